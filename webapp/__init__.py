@@ -1,0 +1,61 @@
+"""A WhatsApp-Web-style team inbox on the WhatsApp Business (Cloud) API."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
+from flask import Flask
+
+from .config import ConfigError, Settings
+from .db import DatabaseUnavailable, connect
+from .extensions import socketio
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class StartupError(RuntimeError):
+    """The app cannot start; the message is one line saying why."""
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    if overrides is None:
+        load_dotenv(ROOT / ".env", override=False)
+    try:
+        settings = Settings.load(overrides)
+    except ConfigError as exc:
+        raise StartupError(str(exc)) from None
+
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.update(settings.flask_config())
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    try:
+        connect(settings.MONGODB_URI, settings.MONGODB_TIMEOUT_MS)
+    except (ConfigError, DatabaseUnavailable) as exc:
+        raise StartupError(str(exc)) from None
+
+    socketio.init_app(app, async_mode=settings.SOCKETIO_ASYNC_MODE)
+
+    from . import api, cli, errors, webhook
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(webhook.bp)
+    errors.register_error_handlers(app)
+    cli.register(app)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+__all__ = ["StartupError", "create_app", "socketio"]

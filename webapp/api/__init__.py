@@ -1,0 +1,5 @@
+"""The JSON API under /api."""
+
+from .routes import bp
+
+__all__ = ["bp"]

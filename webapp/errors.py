@@ -1,0 +1,111 @@
+"""The JSON envelope and every error handler for `/api` and `/webhook`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from pymongo.errors import AutoReconnect, ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
+from werkzeug.exceptions import HTTPException
+
+from .whatsapp.parse import WebhookFormatError
+
+log = logging.getLogger(__name__)
+
+JSON_PREFIXES = ("/api", "/webhook")
+DB_UNAVAILABLE = (ConnectionFailure, ServerSelectionTimeoutError, AutoReconnect)
+
+
+class APIError(Exception):
+    """An error to answer in the envelope: `errors` names the bad fields."""
+
+    def __init__(self, status: int, message: str, errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.errors = errors
+
+
+def envelope(
+    data: Any = None, message: str = "OK", status: int = 200, meta: dict[str, Any] | None = None
+) -> tuple[Response, int]:
+    body: dict[str, Any] = {"status": "success", "message": message, "data": data}
+    if meta is not None:
+        body["meta"] = meta
+    return jsonify(body), status
+
+
+def error_response(status: int, message: str, errors: dict[str, str] | None = None) -> Response:
+    body: dict[str, Any] = {"status": "error", "message": message, "data": None}
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def wants_json() -> bool:
+    return request.path.startswith(JSON_PREFIXES) or request.accept_mimetypes.best == "application/json"
+
+
+MESSAGES = {
+    400: "The request is malformed.",
+    401: "Authentication is required.",
+    403: "Forbidden.",
+    404: "Not found.",
+    405: "That method is not allowed here.",
+    413: "The request body is too large.",
+    415: "Send JSON with Content-Type: application/json.",
+    422: "The request could not be processed.",
+    429: "Too many requests; slow down.",
+    500: "Internal server error.",
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(APIError)
+    def api_error(exc: APIError) -> Response:
+        return error_response(exc.status, exc.message, exc.errors)
+
+    @app.errorhandler(WebhookFormatError)
+    def webhook_format(exc: WebhookFormatError) -> Response:
+        return error_response(400, exc.message, exc.errors or None)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response | HTTPException:
+        if not wants_json():
+            return exc
+        status = exc.code or 500
+        message = MESSAGES.get(status, exc.name)
+        if status == 413:
+            limit = app.config.get("MAX_CONTENT_LENGTH")
+            message = f"The request body is larger than the {limit} bytes allowed."
+        elif status == 405:
+            message = f"{request.method} is not allowed on {request.path}."
+        elif status == 404:
+            message = f"Nothing at {request.path}."
+        response = error_response(status, message)
+        if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+            response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+        for key, value in exc.get_headers():
+            if key.lower() == "retry-after":
+                response.headers[key] = value
+        return response
+
+    @app.errorhandler(PyMongoError)
+    def database_error(exc: PyMongoError) -> Response:
+        if isinstance(exc, DB_UNAVAILABLE):
+            log.warning("database unavailable: %s", exc)
+            response = error_response(503, "The database is unavailable; nothing was stored. Try again.")
+            response.headers["Retry-After"] = "5"
+            return response
+        log.exception("database error")
+        return error_response(500, MESSAGES[500])
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response | tuple[str, int]:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if wants_json():
+            return error_response(500, MESSAGES[500])
+        return "Internal server error", 500

@@ -1,0 +1,67 @@
+"""What the inbox shows and the actions on it, shared by the JSON API and the pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+
+from .errors import APIError
+from .models import Conversation, Message
+from .notify import Changes, notify
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 200
+
+
+@dataclass
+class MessagePage:
+    conversation: Conversation
+    messages: list[Message]
+    has_more: bool
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return {
+            "hasMore": self.has_more,
+            "before": self.messages[0].id if self.has_more and self.messages else None,
+            "count": len(self.messages),
+        }
+
+
+def get_conversation(wa_id: str, phone_number_id: str | None = None) -> Conversation:
+    conversation = Conversation.for_wa_id(wa_id, phone_number_id)
+    if conversation is None:
+        raise APIError(404, f"No conversation with {wa_id}.")
+    return conversation
+
+
+def conversations(*, limit: int, query: str = "", before_wa_id: str | None = None) -> tuple[list[Conversation], bool]:
+    before = None
+    if before_wa_id:
+        before = Conversation.for_wa_id(before_wa_id)
+        if before is None:
+            raise APIError(400, "Invalid paging cursor.", {"before": f"no conversation with {before_wa_id}"})
+    rows = Conversation.recent(limit=limit + 1, query=query, before=before)
+    return rows[:limit], len(rows) > limit
+
+
+def message_page(conversation: Conversation, *, limit: int = DEFAULT_PAGE, before_id: str | None = None) -> MessagePage:
+    before = None
+    if before_id:
+        before = Message.objects(pk=before_id).first()
+        if before is None or before.conversation_id != conversation.id:
+            raise APIError(400, "Invalid paging cursor.", {"before": "is not a message of this conversation"})
+    messages, has_more = Message.page(conversation.id, limit=limit, before=before)
+    return MessagePage(conversation, messages, has_more)
+
+
+def mark_read(conversation: Conversation) -> None:
+    if Conversation.mark_read(conversation.id):
+        conversation.unread_count = 0
+        notify(Changes(read_conversations={conversation.id}))
+
+
+def default_phone_number_id() -> str:
+    return current_app.config["PHONE_NUMBER_ID"]

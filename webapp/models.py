@@ -1,0 +1,380 @@
+"""MongoEngine documents: the data-access layer. Query and update methods live here.
+
+Every write that must be atomic is a single update addressed by `_id` (FerretDB pushes down
+only `_id` equality, and MongoDB serves it from the primary key), using `$setOnInsert`,
+`$max` and `$min` so that repeated or reordered deliveries converge on the same state.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from mongoengine import (
+    BinaryField,
+    DateTimeField,
+    DictField,
+    Document,
+    DynamicField,
+    EmbeddedDocument,
+    EmbeddedDocumentField,
+    IntField,
+    ListField,
+    StringField,
+)
+from bson.son import SON
+from mongoengine.queryset.visitor import Q
+
+from .whatsapp.events import STATUS_BY_RANK, STATUS_RANK
+from .whatsapp.preview import preview
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    value = as_utc(value)
+    if value is None:
+        return None
+    text = value.isoformat(timespec="milliseconds" if value.microsecond else "seconds")
+    return text.replace("+00:00", "Z")
+
+
+def status_name(rank: int, direction: str) -> str | None:
+    """Inbound messages carry no tick unless WhatsApp reported a status for them."""
+    if direction == "inbound" and rank == 0:
+        return None
+    return STATUS_BY_RANK.get(rank)
+
+
+class LastMessage(EmbeddedDocument):
+    """The denormalized summary of a conversation's latest message. Field order matters: `$max`
+    compares summaries by timestamp, then arrival, then id (see Message.summary_son)."""
+
+    timestamp = DateTimeField(required=True)
+    received_at = DateTimeField()
+    id = StringField(required=True)
+    type = StringField(required=True)
+    preview = StringField(default="")
+    direction = StringField(required=True)
+    status_rank = IntField(default=0)
+    sender = StringField(db_field="from")
+    recipient = StringField(db_field="to")
+
+
+class Conversation(Document):
+    """One per (business phone_number_id, contact wa_id); `_id` is `"<phone_number_id>:<wa_id>"`."""
+
+    id = StringField(primary_key=True)
+    phone_number_id = StringField(required=True)
+    wa_id = StringField(required=True)
+    business_number = StringField()
+    contact_name = StringField()
+    last_message = EmbeddedDocumentField(LastMessage)
+    last_message_at = DateTimeField()
+    unread_count = IntField(default=0, min_value=0)
+    last_inbound_at = DateTimeField()
+    created_at = DateTimeField(default=utcnow)
+
+    meta = {
+        "collection": "conversations",
+        "indexes": [
+            {"fields": ["phone_number_id", "wa_id"], "unique": True, "name": "business_contact"},
+            {"fields": ["-last_message_at", "-id"], "name": "recent_first"},
+            {"fields": ["wa_id"], "name": "wa_id"},
+        ],
+    }
+
+    # --- queries ------------------------------------------------------------------------------
+
+    @classmethod
+    def for_wa_id(cls, wa_id: str, phone_number_id: str | None = None) -> Conversation | None:
+        """The conversation with a contact: on `phone_number_id` when given, else the latest one."""
+        if phone_number_id:
+            return cls.objects(pk=f"{phone_number_id}:{wa_id}").first()
+        return cls.objects(wa_id=wa_id).order_by("-last_message_at").first()
+
+    @classmethod
+    def recent(cls, *, limit: int, query: str = "", before: Conversation | None = None) -> list[Conversation]:
+        """Most recent first; `query` matches the contact's name or number; `before` pages on."""
+        filters = Q(last_message_at__ne=None)
+        if query:
+            filters &= Q(contact_name__icontains=query) | Q(wa_id__contains=query)
+        if before is not None and before.last_message_at is not None:
+            filters &= Q(last_message_at__lt=before.last_message_at) | Q(
+                last_message_at=before.last_message_at, id__lt=before.id
+            )
+        return list(cls.objects(filters).order_by("-last_message_at", "-id").limit(limit))
+
+    # --- writes (each one atomic, addressed by _id) -------------------------------------------
+
+    @classmethod
+    def record_message(cls, message: Message, contact_name: str | None, business_number: str) -> None:
+        """Fold a newly stored message into its conversation in one atomic upsert: create it, count
+        it, and replace the summary only if this message is at least as new (webhooks come out of
+        order; `$max` on the summary compares its leading timestamp, then arrival time)."""
+        update: dict[str, Any] = {
+            "$setOnInsert": {
+                "phone_number_id": message.phone_number_id,
+                "wa_id": message.wa_id,
+                "created_at": utcnow(),
+            },
+            "$set": {"business_number": business_number},
+            "$max": {"last_message": message.summary_son(), "last_message_at": message.timestamp},
+        }
+        if contact_name:
+            update["$set"]["contact_name"] = contact_name
+        if message.direction == "inbound":
+            update["$inc"] = {"unread_count": 1}
+            update["$max"]["last_inbound_at"] = message.timestamp
+        elif message.sent_by_app:
+            # The agent is in the chat and answering: it is read, as on WhatsApp.
+            update["$set"]["unread_count"] = 0
+        cls._get_collection().update_one({"_id": message.conversation_id}, update, upsert=True)
+
+    @classmethod
+    def raise_summary_status(cls, conversation_id: str, wamid: str, rank: int) -> bool:
+        """Move the summary's tick forward when `wamid` is still the latest message."""
+        result = cls._get_collection().update_one(
+            {"_id": conversation_id, "last_message.id": wamid, "last_message.status_rank": {"$lt": rank}},
+            {"$max": {"last_message.status_rank": rank}},
+        )
+        return result.modified_count > 0
+
+    @classmethod
+    def mark_read(cls, conversation_id: str) -> bool:
+        result = cls._get_collection().update_one(
+            {"_id": conversation_id, "unread_count": {"$ne": 0}}, {"$set": {"unread_count": 0}}
+        )
+        return result.modified_count > 0
+
+    # --- JSON ---------------------------------------------------------------------------------
+
+    def to_api(self) -> dict[str, Any]:
+        last = self.last_message
+        item: dict[str, Any] = {
+            "id": last.id if last else None,
+            "wa_id": self.wa_id,
+            "contactName": self.contact_name or None,
+            "from": last.sender if last else None,
+            "to": last.recipient if last else None,
+            "type": last.type if last else None,
+            "text": {"body": last.preview} if last else None,
+            "preview": last.preview if last else "",
+            "timestamp": iso(last.timestamp) if last else None,
+            "status": status_name(last.status_rank, last.direction) if last else None,
+            "direction": last.direction if last else None,
+            "unreadCount": self.unread_count,
+            "lastMessageAt": iso(self.last_message_at),
+            "phoneNumberId": self.phone_number_id,
+        }
+        return item
+
+
+class Message(Document):
+    """A WhatsApp message, keyed by its wamid. Reactions are stored too (type `reaction`) but
+    are not bubbles: they attach to the message they react to."""
+
+    id = StringField(primary_key=True)
+    conversation_id = StringField(required=True)
+    phone_number_id = StringField(required=True)
+    wa_id = StringField(required=True)
+    direction = StringField(required=True, choices=("inbound", "outbound"))
+    sender = StringField(db_field="from", required=True)
+    recipient = StringField(db_field="to", required=True)
+    type = StringField(required=True)
+    content = DynamicField()
+    context = DictField(null=True)
+    errors = ListField(DictField())
+    timestamp = DateTimeField(required=True)  # WhatsApp's, never overwritten by a status
+    received_at = DateTimeField(required=True)
+    status_rank = IntField(default=0)
+    status_times = DictField()  # status name -> when it was first reached
+    error = DictField(null=True)  # of a failed delivery: code, title, details
+    reactions = DictField()  # sender -> {"emoji", "at"}; an empty emoji is a removed reaction
+    sent_by_app = StringField(null=True)  # who sent it from this app ("api", later an agent)
+
+    meta = {
+        "collection": "messages",
+        "indexes": [{"fields": ["conversation_id", "-timestamp", "-received_at"], "name": "conversation_timeline"}],
+    }
+
+    # --- queries ------------------------------------------------------------------------------
+
+    @classmethod
+    def page(cls, conversation_id: str, *, limit: int, before: Message | None = None) -> tuple[list[Message], bool]:
+        """Up to `limit` bubbles before `before` (or the latest), oldest first, and whether older ones exist."""
+        filters = Q(conversation_id=conversation_id) & Q(type__ne="reaction")
+        if before is not None:
+            filters &= Q(timestamp__lt=before.timestamp) | Q(
+                timestamp=before.timestamp, received_at__lt=before.received_at
+            )
+        newest_first = list(cls.objects(filters).order_by("-timestamp", "-received_at").limit(limit + 1))
+        has_more = len(newest_first) > limit
+        return list(reversed(newest_first[:limit])), has_more
+
+    # --- derived ------------------------------------------------------------------------------
+
+    @property
+    def status(self) -> str | None:
+        return status_name(self.status_rank, self.direction)
+
+    @property
+    def preview(self) -> str:
+        return preview(self.type, self.content)
+
+    def summary_son(self) -> SON:
+        """This message as a conversation summary, ordered so that BSON comparison means "newer"."""
+        return SON(
+            [
+                ("timestamp", self.timestamp),
+                ("received_at", self.received_at),
+                ("id", self.id),
+                ("type", self.type),
+                ("preview", self.preview),
+                ("direction", self.direction),
+                ("status_rank", self.status_rank),
+                ("from", self.sender),
+                ("to", self.recipient),
+            ]
+        )
+
+    def visible_reactions(self) -> list[dict[str, Any]]:
+        return [
+            {"emoji": r["emoji"], "from": sender, "timestamp": iso(r.get("at"))}
+            for sender, r in sorted((self.reactions or {}).items(), key=lambda kv: kv[1].get("at") or 0)
+            if r.get("emoji")
+        ]
+
+    def to_api(self, contact_name: str | None = None) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "id": self.id,
+            "wa_id": self.wa_id,
+            "contactName": contact_name,
+            "from": self.sender,
+            "to": self.recipient,
+            "direction": self.direction,
+            "type": self.type,
+            "preview": self.preview,
+            "timestamp": iso(self.timestamp),
+            "status": self.status,
+            "statusTimestamps": {name: iso(at) for name, at in (self.status_times or {}).items()},
+            "error": self.error or None,
+            "reactions": self.visible_reactions(),
+            "context": self.context or None,
+        }
+        if self.content is not None:
+            item[self.type if self.type.isidentifier() else "content"] = self.content
+        if self.errors:
+            item["errors"] = self.errors
+        return item
+
+    # --- writes (each one atomic, addressed by _id) -------------------------------------------
+
+    def insert_once(self) -> bool:
+        """Store this message unless its wamid is already stored. True when this call stored it."""
+        from pymongo.errors import DuplicateKeyError
+
+        doc = self.to_mongo().to_dict()
+        doc.pop("_id")
+        try:
+            result = self._get_collection().update_one({"_id": self.id}, {"$setOnInsert": doc}, upsert=True)
+        except DuplicateKeyError:  # a concurrent delivery of the same message won the insert
+            return False
+        return result.upserted_id is not None
+
+    @classmethod
+    def raise_status(
+        cls, wamid: str, status: str, at: datetime, error: dict[str, Any] | None
+    ) -> tuple[Message | None, bool]:
+        """Apply a status: the rank only moves forward, each status keeps the first time it was
+        reached, and a failure keeps its error. Returns (message before the update or None when it is
+        not stored yet, whether the status moved forward)."""
+        update: dict[str, Any] = {
+            "$max": {"status_rank": STATUS_RANK[status]},
+            "$min": {f"status_times.{status}": at},
+        }
+        if error is not None:
+            update["$set"] = {"error": error}
+        before = cls._get_collection().find_one_and_update({"_id": wamid}, update)
+        if before is None:
+            return None, False
+        message = cls._from_son(before)
+        return message, message.status_rank < STATUS_RANK[status]
+
+    @classmethod
+    def set_reaction(cls, target_wamid: str, sender: str, emoji: str, at: datetime) -> bool | None:
+        """Set `sender`'s reaction on a message unless a newer one is there (an empty emoji is kept
+        as a tombstone, so an older reaction arriving late cannot resurrect). None when the target
+        is not stored yet; otherwise whether the visible reaction changed."""
+        reaction = SON([("at", at), ("emoji", emoji)])
+        before = cls._get_collection().find_one_and_update(
+            {"_id": target_wamid}, {"$max": {f"reactions.{sender}": reaction}}, projection={"reactions": 1}
+        )
+        if before is None:
+            return None
+        previous = (before.get("reactions") or {}).get(sender)
+        if previous is None:
+            return bool(emoji)
+        return as_utc(previous["at"]) < at and previous.get("emoji") != emoji
+
+
+class PendingUpdate(Document):
+    """Statuses and reactions that arrived before their message, keyed by that message's wamid."""
+
+    id = StringField(primary_key=True)
+    statuses = ListField(DictField())
+    reactions = ListField(DictField())
+    created_at = DateTimeField(default=utcnow)
+
+    meta = {"collection": "pending_updates"}
+
+    @classmethod
+    def add(cls, wamid: str, *, status: dict[str, Any] | None = None, reaction: dict[str, Any] | None = None) -> None:
+        push = {"statuses": status} if status is not None else {"reactions": reaction}
+        cls._get_collection().update_one(
+            {"_id": wamid}, {"$push": push, "$setOnInsert": {"created_at": utcnow()}}, upsert=True
+        )
+
+    @classmethod
+    def take(cls, wamid: str) -> PendingUpdate | None:
+        """Remove and return what waits for `wamid`; whoever takes it applies it."""
+        doc = cls._get_collection().find_one_and_delete({"_id": wamid})
+        return cls._from_son(doc) if doc else None
+
+
+class WebhookEvent(Document):
+    """Every accepted webhook body, exactly as received, stored before it is processed."""
+
+    received_at = DateTimeField(default=utcnow, required=True)
+    raw_body = BinaryField(required=True)
+    source = StringField(default="webhook")  # webhook | simulation | replay
+    signature = StringField(required=True)  # valid | not_checked
+    outcome = StringField(default="received", choices=("received", "processed", "failed"))
+    error = StringField(null=True)
+    result = DictField()
+    processed_at = DateTimeField(null=True)
+    attempts = IntField(default=0)
+
+    meta = {
+        "collection": "webhook_events",
+        "indexes": [{"fields": ["outcome", "received_at"], "name": "outcome_received"}],
+    }
+
+    def record_outcome(self, outcome: str, *, result: dict[str, Any] | None = None, error: str | None = None) -> None:
+        self.outcome = outcome
+        self.result = result or {}
+        self.error = error
+        self.processed_at = utcnow()
+        self.attempts = (self.attempts or 0) + 1
+        self.save()
+
+
+ALL_DOCUMENTS: tuple[type[Document], ...] = (Conversation, Message, PendingUpdate, WebhookEvent)

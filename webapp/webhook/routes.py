@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import hmac
+
+from flask import Blueprint, Response, current_app, request
+
+from ..errors import APIError, envelope
+from ..ingest import receive_webhook
+from ..whatsapp.signature import SignatureVerdict, verify
+
+bp = Blueprint("webhook", __name__)
+
+
+@bp.get("/webhook")
+def verify_subscription() -> Response:
+    """Meta's handshake: echo hub.challenge when the verify token is ours."""
+    token = current_app.config["WHATSAPP_VERIFY_TOKEN"]
+    given = request.args.get("hub.verify_token", "")
+    if (
+        token
+        and request.args.get("hub.mode") == "subscribe"
+        and hmac.compare_digest(given.encode(), token.encode())
+        and request.args.get("hub.challenge")
+    ):
+        return Response(request.args["hub.challenge"], 200, mimetype="text/plain")
+    raise APIError(403, "Verification failed: hub.mode must be subscribe and hub.verify_token must match.")
+
+
+@bp.post("/webhook")
+def receive():
+    raw = request.get_data(cache=False)
+    verdict = verify(raw, request.headers.get("X-Hub-Signature-256"), current_app.config["WHATSAPP_APP_SECRET"])
+    if verdict is SignatureVerdict.MISSING:
+        raise APIError(401, "Missing X-Hub-Signature-256 header; nothing was stored.")
+    if verdict is SignatureVerdict.INVALID:
+        raise APIError(401, "X-Hub-Signature-256 does not match the body; nothing was stored.")
+    receipt = receive_webhook(raw, signature=verdict)
+    data = {"eventId": receipt.event_id, "outcome": receipt.outcome, **receipt.report.as_dict()}
+    if receipt.outcome == "failed":
+        return envelope(data, "Stored, but processing failed; it will be retried by `flask webhooks replay --failed`.")
+    return envelope(data, "Webhook processed")

@@ -1,0 +1,1 @@
+"""WhatsApp Cloud API formats: webhook parsing and signatures (pure, no I/O)."""

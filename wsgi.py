@@ -1,0 +1,27 @@
+"""Entry point: `python wsgi.py` serves on $PORT; gunicorn and the `flask` CLI import `app`."""
+
+import os  # noqa: I001 - eventlet must patch the standard library before anything opens a socket
+
+from dotenv import load_dotenv
+
+load_dotenv(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".env"), override=False)
+if os.environ.get("SOCKETIO_ASYNC_MODE", "eventlet") == "eventlet":
+    import eventlet
+
+    eventlet.monkey_patch()
+
+import sys  # noqa: E402
+
+from webapp import StartupError, create_app, socketio  # noqa: E402
+
+try:
+    app = create_app()
+except StartupError as exc:
+    sys.exit(f"error: {exc}")
+
+if __name__ == "__main__":
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = app.config["PORT"]
+    print(f"Serving the inbox on http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}", flush=True)
+    socketio.run(app, host=host, port=port, use_reloader=False, log_output=False,
+                 allow_unsafe_werkzeug=True)
