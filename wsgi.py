@@ -1,6 +1,6 @@
 """Entry point: `python wsgi.py` serves on $PORT; gunicorn and the `flask` CLI import `app`."""
 
-import os  # noqa: I001 - eventlet must patch the standard library before anything opens a socket
+import os
 
 from dotenv import load_dotenv
 

@@ -175,7 +175,8 @@ def _apply_pending(wamid: str, report: Report) -> None:
             deferrable=False,
         )
     for reaction in pending.reactions:
-        changed = Message.set_reaction(wamid, reaction["from"], reaction["emoji"], parse_timestamp(reaction["timestamp"]))
+        at = parse_timestamp(reaction["timestamp"])
+        changed = Message.set_reaction(wamid, reaction["from"], reaction["emoji"], at)
         if changed:
             report.reactions_applied += 1
             report.changes.reactions.add(wamid)

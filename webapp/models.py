@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from bson.son import SON
 from mongoengine import (
     BinaryField,
     DateTimeField,
@@ -22,7 +23,6 @@ from mongoengine import (
     ListField,
     StringField,
 )
-from bson.son import SON
 from mongoengine.queryset.visitor import Q
 
 from .whatsapp.events import STATUS_BY_RANK, STATUS_RANK

@@ -154,8 +154,9 @@ class _Reader:
             self.entries(body.get("entry"), "entry")
             return "meta"
         raise WebhookFormatError(
-            "Not a WhatsApp webhook: expected Meta's body ({\"object\": \"whatsapp_business_account\", "
-            "\"entry\": [...]}) or the wrapper ({\"payload_type\": \"whatsapp_webhook\", \"metaData\": {\"entry\": [...]}})."
+            "Not a WhatsApp webhook: expected Meta's body "
+            '({"object": "whatsapp_business_account", "entry": [...]}) or the wrapper '
+            '({"payload_type": "whatsapp_webhook", "metaData": {"entry": [...]}}).'
         )
 
     def entries(self, value: Any, path: str) -> None:
