@@ -4,8 +4,13 @@ import os
 
 from dotenv import load_dotenv
 
-load_dotenv(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".env"), override=False)
+if os.environ.get("APP_ENV") != "test":  # tests set every setting themselves
+    load_dotenv(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".env"), override=False)
 if os.environ.get("SOCKETIO_ASYNC_MODE", "eventlet") == "eventlet":
+    import warnings
+
+    # Known and planned for: the async mode is a setting (SOCKETIO_ASYNC_MODE=threading works too).
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
     import eventlet
 
     eventlet.monkey_patch()

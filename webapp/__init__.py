@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ class StartupError(RuntimeError):
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
-    if overrides is None:
+    if overrides is None and os.environ.get("APP_ENV") != "test":
         load_dotenv(ROOT / ".env", override=False)
     try:
         settings = Settings.load(overrides)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -41,7 +42,7 @@ def register(app: Flask) -> None:
         """Feed webhook payload files (or directories of *.json) through the pipeline."""
         files = _payload_files(paths)
         total, errors = Report(), 0
-        with click.progressbar(files, label=f"Replaying {len(files)} file(s)", file=click.get_text_stream("stderr"),
+        with click.progressbar(files, label=f"Replaying {len(files)} file(s)", file=sys.stderr,
                                item_show_func=lambda p: p.name if p else "") as bar:
             for path in bar:
                 try:

@@ -315,8 +315,9 @@ class Message(Document):
         as a tombstone, so an older reaction arriving late cannot resurrect). None when the target
         is not stored yet; otherwise whether the visible reaction changed."""
         reaction = SON([("at", at), ("emoji", emoji)])
+        # No projection: FerretDB 1.24 does not implement findAndModify's `fields`.
         before = cls._get_collection().find_one_and_update(
-            {"_id": target_wamid}, {"$max": {f"reactions.{sender}": reaction}}, projection={"reactions": 1}
+            {"_id": target_wamid}, {"$max": {f"reactions.{sender}": reaction}}
         )
         if before is None:
             return None

@@ -1,0 +1,93 @@
+"""The `flask` commands: replay payload files, load the demo inbox, replay failed deliveries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flask import Flask
+
+from tests.conftest import BUSINESS_NUMBER
+from tests.payloads import RAVI, inbound, raw, status, statuses, text, wamid
+from webapp.models import Conversation, Message, WebhookEvent
+
+
+def run(app: Flask, *args: str):
+    return app.test_cli_runner().invoke(args=list(args))
+
+
+def test_replay_files_and_directories_with_summary(app: Flask, tmp_path: Path) -> None:
+    first, reply = wamid(), wamid()
+    folder = tmp_path / "payloads"
+    (folder / "nested").mkdir(parents=True)
+    (folder / "01_message.json").write_bytes(raw(inbound(text("Hello", id=first))))
+    (folder / "nested" / "02_reply.json").write_bytes(
+        raw(inbound(text("Hi Ravi!", id=reply, sender=BUSINESS_NUMBER, timestamp=1754400020))))
+    (folder / "03_read.json").write_bytes(raw(statuses(status(reply, "read"))))
+    again = tmp_path / "again.json"
+    again.write_bytes(raw(inbound(text("Hello", id=first))))
+
+    result = run(app, "replay", str(folder), str(again))
+
+    assert result.exit_code == 0, result.output
+    assert "stored 2, duplicates 1, statuses applied 1" in result.output
+    assert Message.objects.count() == 2
+    assert Message.objects.get(pk=reply).status == "read"
+    assert WebhookEvent.objects(source="replay").count() == 4
+
+
+def test_replay_reports_bad_files_and_fails(app: Flask, tmp_path: Path) -> None:
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_bytes(raw(inbound(text("Hello"))))
+    bad.write_text("{not json")
+
+    result = run(app, "replay", str(bad), str(good))
+
+    assert result.exit_code == 1
+    assert "bad.json: The request body is not valid JSON" in result.output
+    assert "stored 1" in result.output and "errors 1" in result.output
+    assert Message.objects.count() == 1
+
+
+def test_replay_missing_path_is_a_usage_error(app: Flask, tmp_path: Path) -> None:
+    result = run(app, "replay", str(tmp_path / "nope.json"))
+    assert result.exit_code == 2
+    assert "neither a file nor a directory" in result.output
+
+
+def test_seed_demo_loads_every_type_and_status_once(app: Flask) -> None:
+    result = run(app, "seed-demo")
+    assert result.exit_code == 0, result.output
+    assert "Demo inbox loaded" in result.output
+
+    conversations = Conversation.objects.count()
+    assert conversations >= 5
+    types = set(Message.objects.distinct("type"))
+    assert {"text", "image", "video", "audio", "document", "sticker", "location", "contacts", "interactive",
+            "button", "reaction", "unsupported"} <= types
+    statuses_seen = {m.status for m in Message.objects(direction="outbound")}
+    assert {"sent", "delivered", "read", "failed"} <= statuses_seen
+    assert any(m.visible_reactions() for m in Message.objects(direction="outbound"))
+    assert Conversation.objects(unread_count__gt=0).count() >= 1
+
+    again = run(app, "seed-demo")
+    assert again.exit_code == 0
+    assert "already has messages" in again.output
+    assert Conversation.objects.count() == conversations
+
+
+def test_webhooks_replay_failed_processes_stored_deliveries_again(app: Flask) -> None:
+    message_id = wamid()
+    body = raw(inbound(text("Stored while processing was broken", id=message_id)))
+    WebhookEvent(raw_body=body, signature="not_checked", outcome="failed", error="RuntimeError: boom").save()
+    WebhookEvent(raw_body=raw(statuses(status(message_id, "read"))), signature="not_checked",
+                 outcome="processed").save()
+
+    result = run(app, "webhooks", "replay", "--failed")
+
+    assert result.exit_code == 0, result.output
+    assert "Replayed 1 failed delivery(ies): stored 1" in result.output
+    assert Message.objects.get(pk=message_id).content == {"body": "Stored while processing was broken"}
+    assert WebhookEvent.objects(outcome="failed").count() == 0
+    assert json.loads(WebhookEvent.objects(outcome="processed").order_by("received_at").first().raw_body) is not None
+    assert Conversation.objects.get(wa_id=RAVI).unread_count == 1

@@ -1,0 +1,81 @@
+"""Start-up fails fast, with one clear line, when a setting is missing or the database is away."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from devdb.launcher import free_port
+from webapp import StartupError, create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"MONGODB_URI", "SECRET_KEY", "APP_ENV"}}
+    return subprocess.run([sys.executable, "wsgi.py"], cwd=ROOT, env={**clean, "APP_ENV": "test", **env},
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_missing_database_setting_is_one_clear_line() -> None:
+    result = start({"PORT": str(free_port())})
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: MONGODB_URI is not set: point it at a MongoDB server, or use `make run`, which starts a local one"
+    ]
+
+
+def test_unreachable_database_is_one_clear_line() -> None:
+    port = free_port()  # nothing listens there
+    result = start({"MONGODB_URI": f"mongodb://user:pw@127.0.0.1:{port}/inbox", "MONGODB_TIMEOUT_MS": "300",
+                    "PORT": str(free_port())})
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"error: cannot reach the database at mongodb://***@127.0.0.1:{port}/inbox")
+    assert "pw" not in result.stderr
+
+
+def test_production_requires_its_secrets(mongodb_uri: str) -> None:
+    result = start({"MONGODB_URI": mongodb_uri, "APP_ENV": "production", "PORT": str(free_port())})
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: SECRET_KEY is required when APP_ENV=production"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"SOCKETIO_ASYNC_MODE": "gevent"}, "SOCKETIO_ASYNC_MODE must be eventlet or threading"),
+        ({"PHONE_NUMBER_ID": "12ab"}, "PHONE_NUMBER_ID must be digits only"),
+        ({"MONGODB_URI": "postgres://x"}, "MONGODB_URI must start with mongodb://"),
+    ],
+)
+def test_malformed_settings_are_named(mongodb_uri: str, override: dict[str, str], message: str) -> None:
+    with pytest.raises(StartupError, match=message):
+        create_app({"APP_ENV": "test", "MONGODB_URI": mongodb_uri, **override})
+
+
+def test_malformed_boolean_from_environment_is_named(mongodb_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIMULATE_DELIVERY", "maybe")
+    with pytest.raises(StartupError, match="SIMULATE_DELIVERY must be one of true/false"):
+        create_app({"APP_ENV": "test", "MONGODB_URI": mongodb_uri})
+
+
+def test_wsgi_serves_on_port_with_indexes_created(start_server, mongodb_uri: str) -> None:
+    server = start_server()
+    assert requests.get(f"{server.url}/healthz", timeout=5).json() == {"status": "ok"}
+    import pymongo
+
+    client: pymongo.MongoClient = pymongo.MongoClient(mongodb_uri)
+    try:
+        indexes = client.get_default_database()["messages"].index_information()
+        assert "conversation_timeline" in indexes
+        conversations = client.get_default_database()["conversations"].index_information()
+        assert conversations["business_contact"].get("unique") is True
+    finally:
+        client.close()
