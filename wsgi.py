@@ -15,9 +15,9 @@ if os.environ.get("SOCKETIO_ASYNC_MODE", "eventlet") == "eventlet":
 
     eventlet.monkey_patch()
 
-import sys  # noqa: E402
+import sys
 
-from webapp import StartupError, create_app, socketio  # noqa: E402
+from webapp import StartupError, create_app, socketio
 
 try:
     app = create_app()

@@ -125,3 +125,47 @@ def statuses(*items: dict[str, Any]) -> dict[str, Any]:
 
 def raw(body: Any) -> bytes:
     return json.dumps(body).encode()
+
+
+# --- builders added for the webhook pipeline's test suite ----------------------------------------
+
+
+def outbound(body: str, *, to: str = RAVI, **kwargs: Any) -> dict[str, Any]:
+    """A text message the business sent, as the wrapper's samples show it (`from` = the business)."""
+    return text(body, sender=BUSINESS_NUMBER, to=to, **kwargs)
+
+
+def reaction(target: str, emoji: str, **kwargs: Any) -> dict[str, Any]:
+    return message("reaction", {"message_id": target, "emoji": emoji}, **kwargs)
+
+
+def failure(code: int = 131047, title: str = "Re-engagement message",
+            details: str = "More than 24 hours have passed since the customer last replied.") -> dict[str, Any]:
+    """One entry of a failed status's `errors`, as Meta sends it."""
+    return {"code": code, "title": title, "message": title, "error_data": {"details": details}}
+
+
+# One sample of every message type, keyed by type: (content, expected preview).
+SAMPLE_CONTENT: dict[str, tuple[Any, str]] = {
+    "text": ({"body": "Hello there"}, "Hello there"),
+    "image": ({"id": "MEDIA1", "mime_type": "image/jpeg", "sha256": "abc", "caption": "Our shop"}, "📷 Our shop"),
+    "video": ({"id": "MEDIA2", "mime_type": "video/mp4", "sha256": "abc"}, "🎥 Video"),
+    "audio": ({"id": "MEDIA3", "mime_type": "audio/ogg; codecs=opus", "sha256": "abc", "voice": True},
+              "🎤 Voice message"),
+    "document": ({"id": "MEDIA4", "mime_type": "application/pdf", "sha256": "abc", "filename": "invoice.pdf",
+                  "caption": "Invoice"}, "📄 invoice.pdf"),
+    "sticker": ({"id": "MEDIA5", "mime_type": "image/webp", "sha256": "abc", "animated": False}, "Sticker"),
+    "location": ({"latitude": 12.97, "longitude": 77.59, "name": "MG Road Metro", "address": "Bengaluru"},
+                 "📍 MG Road Metro"),
+    "contacts": ([{"name": {"formatted_name": "Asha Rao", "first_name": "Asha"},
+                   "phones": [{"phone": "+91 99000 11111", "type": "CELL", "wa_id": "919900011111"}]}],
+                 "👤 Asha Rao"),
+    "interactive": ({"type": "button_reply", "button_reply": {"id": "yes-1", "title": "Yes, book it"}},
+                    "Yes, book it"),
+    "button": ({"payload": "STOP_PROMOS", "text": "Stop promotions"}, "Stop promotions"),
+    "system": ({"body": "Ravi changed their phone number", "type": "user_changed_number"},
+               "Ravi changed their phone number"),
+    "order": ({"catalog_id": "CAT1", "product_items": [{"product_retailer_id": "SKU1", "quantity": "2",
+                                                         "item_price": "10", "currency": "INR"}]}, "🛒 Order"),
+    "ephemeral": ({"future": "field"}, "Unsupported message"),
+}

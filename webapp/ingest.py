@@ -15,7 +15,7 @@ from typing import Any
 from flask import current_app
 from pymongo.errors import PyMongoError
 
-from .models import Conversation, Message, PendingUpdate, WebhookEvent, utcnow
+from .models import WRITE_LOCK, Conversation, Message, PendingUpdate, WebhookEvent, utcnow
 from .notify import Changes, notify
 from .whatsapp.events import STATUS_RANK, Business, Event, MessageEvent, ReactionEvent, StatusEvent
 from .whatsapp.parse import decode_json, parse_timestamp, parse_webhook
@@ -115,14 +115,15 @@ def _record_failure(event: WebhookEvent, error: str) -> None:
 
 def apply_events(events: Iterable[Event]) -> Report:
     report = Report()
-    for event in events:
-        match event:
-            case MessageEvent():
-                _apply_message(event, report)
-            case ReactionEvent():
-                _apply_reaction(event, report)
-            case StatusEvent():
-                _apply_status(event, report)
+    with WRITE_LOCK:  # see models.WRITE_LOCK: FerretDB's updates are not atomic
+        for event in events:
+            match event:
+                case MessageEvent():
+                    _apply_message(event, report)
+                case ReactionEvent():
+                    _apply_reaction(event, report)
+                case StatusEvent():
+                    _apply_status(event, report)
     return report
 
 
@@ -153,8 +154,11 @@ def _apply_message(event: MessageEvent, report: Report) -> None:
         report.changes.conversations.add(message.conversation_id)
     else:
         report.duplicates += 1
-        if event.contact_name:
-            Conversation.objects(pk=event.conversation_id).update_one(set__contact_name=event.contact_name)
+        # Fold the stored message in again, uncounted: when a delivery failed between storing the
+        # message and updating its conversation, WhatsApp's retry is a duplicate and must repair it.
+        stored = Message.objects(pk=event.wamid).first()
+        if stored is not None:
+            Conversation.record_message(stored, event.contact_name, event.business.display_number, count=False)
     _apply_pending(event.wamid, report)
 
 

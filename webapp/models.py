@@ -7,9 +7,12 @@ only `_id` equality, and MongoDB serves it from the primary key), using `$setOnI
 
 from __future__ import annotations
 
+import re
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
+from bson.regex import Regex
 from bson.son import SON
 from mongoengine import (
     BinaryField,
@@ -27,6 +30,13 @@ from mongoengine.queryset.visitor import Q
 
 from .whatsapp.events import STATUS_BY_RANK, STATUS_RANK
 from .whatsapp.preview import preview
+
+# FerretDB 1.x (the development and test database) applies an update as read, modify, write with
+# no isolation, so two concurrent updates of one document can lose one (an unread count, a status
+# time) and two concurrent upserts of one `_id` fail with a duplicate key. Every write that folds
+# into shared documents holds this lock; created after eventlet's monkey-patching, it is a green
+# lock. On MongoDB, where each update is atomic anyway, it only serializes this process's writes.
+WRITE_LOCK = threading.Lock()
 
 
 def utcnow() -> datetime:
@@ -106,7 +116,10 @@ class Conversation(Document):
         """Most recent first; `query` matches the contact's name or number; `before` pages on."""
         filters = Q(last_message_at__ne=None)
         if query:
-            filters &= Q(contact_name__icontains=query) | Q(wa_id__contains=query)
+            # Regex objects with explicit flags: MongoEngine's icontains compiles a Python pattern,
+            # which carries the `u` flag that FerretDB refuses.
+            text = re.escape(query)
+            filters &= Q(contact_name=Regex(text, "i")) | Q(wa_id=Regex(text))
         if before is not None and before.last_message_at is not None:
             filters &= Q(last_message_at__lt=before.last_message_at) | Q(
                 last_message_at=before.last_message_at, id__lt=before.id
@@ -116,10 +129,13 @@ class Conversation(Document):
     # --- writes (each one atomic, addressed by _id) -------------------------------------------
 
     @classmethod
-    def record_message(cls, message: Message, contact_name: str | None, business_number: str) -> None:
+    def record_message(
+        cls, message: Message, contact_name: str | None, business_number: str, *, count: bool = True
+    ) -> None:
         """Fold a newly stored message into its conversation in one atomic upsert: create it, count
         it, and replace the summary only if this message is at least as new (webhooks come out of
-        order; `$max` on the summary compares its leading timestamp, then arrival time)."""
+        order; `$max` on the summary compares its leading timestamp, then arrival time). With
+        `count=False` (a message delivered again) only the idempotent part is done."""
         update: dict[str, Any] = {
             "$setOnInsert": {
                 "phone_number_id": message.phone_number_id,
@@ -132,9 +148,10 @@ class Conversation(Document):
         if contact_name:
             update["$set"]["contact_name"] = contact_name
         if message.direction == "inbound":
-            update["$inc"] = {"unread_count": 1}
+            if count:
+                update["$inc"] = {"unread_count": 1}
             update["$max"]["last_inbound_at"] = message.timestamp
-        elif message.sent_by_app:
+        elif message.sent_by_app and count:
             # The agent is in the chat and answering: it is read, as on WhatsApp.
             update["$set"]["unread_count"] = 0
         cls._get_collection().update_one({"_id": message.conversation_id}, update, upsert=True)
@@ -150,9 +167,10 @@ class Conversation(Document):
 
     @classmethod
     def mark_read(cls, conversation_id: str) -> bool:
-        result = cls._get_collection().update_one(
-            {"_id": conversation_id, "unread_count": {"$ne": 0}}, {"$set": {"unread_count": 0}}
-        )
+        with WRITE_LOCK:
+            result = cls._get_collection().update_one(
+                {"_id": conversation_id, "unread_count": {"$ne": 0}}, {"$set": {"unread_count": 0}}
+            )
         return result.modified_count > 0
 
     # --- JSON ---------------------------------------------------------------------------------
@@ -227,6 +245,11 @@ class Message(Document):
         return status_name(self.status_rank, self.direction)
 
     @property
+    def shown_error(self) -> dict[str, Any] | None:
+        """The failure's error while `failed` is the status; a later delivery outranks it."""
+        return (self.error or None) if self.status == "failed" else None
+
+    @property
     def preview(self) -> str:
         return preview(self.type, self.content)
 
@@ -266,7 +289,7 @@ class Message(Document):
             "timestamp": iso(self.timestamp),
             "status": self.status,
             "statusTimestamps": {name: iso(at) for name, at in (self.status_times or {}).items()},
-            "error": self.error or None,
+            "error": self.shown_error,
             "reactions": self.visible_reactions(),
             "context": self.context or None,
         }
@@ -295,8 +318,9 @@ class Message(Document):
         cls, wamid: str, status: str, at: datetime, error: dict[str, Any] | None
     ) -> tuple[Message | None, bool]:
         """Apply a status: the rank only moves forward, each status keeps the first time it was
-        reached, and a failure keeps its error. Returns (message before the update or None when it is
-        not stored yet, whether the status moved forward)."""
+        reached, and a failure's error is recorded whatever the order (it is shown only while
+        `failed` is the status). Returns (message before the update or None when it is not stored
+        yet, whether the status moved forward)."""
         update: dict[str, Any] = {
             "$max": {"status_rank": STATUS_RANK[status]},
             "$min": {f"status_times.{status}": at},
