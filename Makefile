@@ -2,13 +2,16 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# htmx and the Socket.IO client, pinned in package.json/package-lock.json, copied from the npm
+# registry into static/vendor/ (committed: `make run` and `make test` need npm only if it is missing).
+VENDORED := static/vendor/htmx.min.js static/vendor/socket.io.min.js
 
-.PHONY: run test lint system-deps bench clean
+.PHONY: run test lint system-deps bench clean vendor simulate
 
-run: $(VENV)/.installed instance/bin/devdb
+run: $(VENV)/.installed instance/bin/devdb | $(VENDORED)
 	$(BIN)/python -m devdb.run
 
-test: system-deps $(VENV)/.installed instance/bin/devdb
+test: system-deps $(VENV)/.installed instance/bin/devdb | $(VENDORED)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -27,6 +30,25 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 # FerretDB 1.24 (SQLite backend) from its Go module: the local database for `make run` and tests.
 instance/bin/devdb: devdb/main.go devdb/go.mod devdb/go.sum
 	cd devdb && go build -o ../instance/bin/devdb .
+
+vendor:
+	npm ci --no-audit --no-fund
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+	cp node_modules/htmx.org/LICENSE static/vendor/htmx.LICENSE
+	cp node_modules/socket.io-client/dist/socket.io.min.js static/vendor/socket.io.min.js
+	cp node_modules/socket.io-client/LICENSE static/vendor/socket.io.LICENSE
+	cp node_modules/socket.io-client/dist/socket.io.min.js.map static/vendor/socket.io.min.js.map
+
+$(VENDORED):
+	$(MAKE) vendor
+
+# Customers writing in to the inbox `make run` serves: make simulate ARGS="--rate 2 --count 50".
+# The command loads the app, so it needs the database `make run` started (its default port) or MONGODB_URI.
+simulate: $(VENV)/.installed
+	@uri="$${MONGODB_URI:-$$(sed -n 's/^MONGODB_URI=//p' .env 2>/dev/null)}"; \
+	MONGODB_URI="$${uri:-mongodb://127.0.0.1:27018/whatsapp_inbox}" SOCKETIO_ASYNC_MODE=threading \
+	$(BIN)/python -m flask --app wsgi simulate $(ARGS)
 
 bench: $(VENV)/.installed instance/bin/devdb
 	$(BIN)/python -m tests.bench

@@ -149,7 +149,7 @@ def start_server(mongodb_uri: str, tmp_path: Path) -> Iterator[Callable[..., Liv
 
     def start(**overrides: Any) -> LiveServer:
         env = {k: str(v).lower() if isinstance(v, bool) else str(v)
-               for k, v in settings(mongodb_uri, SOCKETIO_ASYNC_MODE="eventlet", **overrides).items()}
+               for k, v in settings(mongodb_uri, **{"SOCKETIO_ASYNC_MODE": "eventlet", **overrides}).items()}
         server = LiveServer(env, tmp_path / f"server-{len(servers)}.log")
         servers.append(server)
         return server.start()
@@ -162,3 +162,7 @@ def start_server(mongodb_uri: str, tmp_path: Path) -> Iterator[Callable[..., Liv
 @pytest.fixture
 def live_server(start_server: Callable[..., LiveServer]) -> LiveServer:
     return start_server()
+
+
+# Browser (Playwright) and Socket.IO client fixtures for the UI tests.
+pytest_plugins = ["tests.ui_helpers"]

@@ -45,10 +45,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     socketio.init_app(app, async_mode=settings.SOCKETIO_ASYNC_MODE)
 
-    from . import api, cli, errors, webhook
+    from . import api, cli, errors, ui, webhook
 
     app.register_blueprint(api.bp)
     app.register_blueprint(webhook.bp)
+    app.register_blueprint(ui.bp)
     errors.register_error_handlers(app)
     cli.register(app)
 

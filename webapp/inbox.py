@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,13 @@ def message_page(conversation: Conversation, *, limit: int = DEFAULT_PAGE, befor
             raise APIError(400, "Invalid paging cursor.", {"before": "is not a message of this conversation"})
     messages, has_more = Message.page(conversation.id, limit=limit, before=before)
     return MessagePage(conversation, messages, has_more)
+
+
+def quoted_messages(messages: Iterable[Message]) -> dict[str, Message]:
+    """The messages that `messages` reply to, by wamid (those stored)."""
+    ids = {m.context["id"] for m in messages if m.context and isinstance(m.context.get("id"), str)}
+    found = (Message.objects(pk=wamid).first() for wamid in sorted(ids))  # `_id` lookups, a few per page
+    return {m.id: m for m in found if m is not None}
 
 
 def mark_read(conversation: Conversation) -> None:

@@ -1,0 +1,256 @@
+// The inbox page's own script: local times, day separators, the composer's keys, and the live
+// updates pushed over Socket.IO. Every piece of HTML it inserts was rendered by the server's
+// partials; anything else goes in with textContent.
+(() => {
+  "use strict";
+
+  const $ = (selector, root = document) => root.querySelector(selector);
+  const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
+  const openChat = () => $("#chat [data-chat-wa-id]");
+  const messageList = () => $("#message-list");
+  const findMessage = (id) => $(`#message-list [data-message-id="${CSS.escape(id)}"]`);
+  const fromHTML = (html) => {
+    const template = document.createElement("template");
+    template.innerHTML = html.trim();
+    return template.content.firstElementChild;
+  };
+  const timeOf = (element) => Date.parse($("time[datetime]", element)?.dateTime || element.dataset.last || "") || 0;
+
+  // --- times: the viewer's own clock decides "today", "Yesterday" and the weekday -------------
+
+  const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+  const weekday = new Intl.DateTimeFormat(undefined, { weekday: "long" });
+  const shortDate = new Intl.DateTimeFormat(undefined, { day: "2-digit", month: "2-digit", year: "numeric" });
+  const longDate = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "long", year: "numeric" });
+  const full = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
+
+  const midnight = (d) => new Date(d.getFullYear(), d.getMonth(), d.getDate());
+  const daysAgo = (d, now) => Math.round((midnight(now) - midnight(d)) / 86400000);
+
+  function dayName(d, now, today) {
+    const days = daysAgo(d, now);
+    if (days === 0) return today;
+    if (days === 1) return "Yesterday";
+    if (days > 1 && days < 7) return weekday.format(d);
+    return today === "Today" ? longDate.format(d) : shortDate.format(d);
+  }
+
+  function localizeTimes(root = document) {
+    const now = new Date();
+    for (const time of $$("time[datetime]", root)) {
+      const d = new Date(time.dateTime);
+      if (Number.isNaN(d.getTime())) continue;
+      time.textContent = time.classList.contains("smart") ? dayName(d, now, clock.format(d)) : clock.format(d);
+      time.title = full.format(d);
+    }
+  }
+
+  // Day separators and bubble tails depend on the neighbours, so they are laid out here.
+  function layoutMessages() {
+    const list = messageList();
+    if (!list) return;
+    $$(".day", list).forEach((separator) => separator.remove());
+    const now = new Date();
+    let lastDay = null;
+    let lastDirection = null;
+    for (const message of $$(".msg", list)) {
+      const d = new Date(timeOf(message));
+      const day = midnight(d).getTime();
+      if (day !== lastDay) {
+        const separator = document.createElement("div");
+        separator.className = "day";
+        separator.setAttribute("role", "separator");
+        const label = document.createElement("span");
+        label.textContent = dayName(d, now, "Today");
+        separator.append(label);
+        message.before(separator);
+        lastDay = day;
+        lastDirection = null;
+      }
+      message.classList.toggle("msg--first", message.dataset.direction !== lastDirection);
+      lastDirection = message.dataset.direction;
+    }
+  }
+
+  function refresh() {
+    localizeTimes();
+    layoutMessages();
+    markActiveRow();
+  }
+
+  // --- the conversation list --------------------------------------------------------------------
+
+  function markActiveRow() {
+    const waId = openChat()?.dataset.chatWaId;
+    for (const row of $$("#conversation-list [data-wa-id]")) {
+      const link = $("a", row);
+      if (row.dataset.waId === waId) link.setAttribute("aria-current", "page");
+      else link.removeAttribute("aria-current");
+    }
+  }
+
+  function placeRow(html, waId) {
+    const list = $("#conversation-list");
+    if (!list || !html) return;
+    const row = fromHTML(html);
+    const old = $(`[data-wa-id="${CSS.escape(waId)}"]`, list);
+    if (old && timeOf(old) > timeOf(row)) return; // an older state, overtaken
+    if (!old && $("#search")?.value.trim()) return; // not among the search results shown
+    old?.remove();
+    $(".list-empty", list)?.remove();
+    const next = $$("[data-wa-id]", list).find((other) => timeOf(other) <= timeOf(row));
+    const more = $(".list-more", list);
+    if (!next && more) return; // older than every row shown: it comes with the next page
+    list.insertBefore(row, next || null);
+    htmx.process(row);
+    localizeTimes(row);
+    markActiveRow();
+  }
+
+  // --- the open chat ------------------------------------------------------------------------------
+
+  function insertMessage(html) {
+    const list = messageList();
+    const bubble = html && fromHTML(html);
+    if (!list || !bubble || findMessage(bubble.dataset.messageId)) return;
+    const at = timeOf(bubble);
+    const later = $$(".msg[data-message-id]", list).filter((other) => timeOf(other) > at);
+    if (later.length && later[0] === $(".msg[data-message-id]", list) && $(".older", list)) return; // in history not loaded yet
+    const pending = $(".msg[data-pending]", list);
+    if (later.length) later[0].before(bubble);
+    else if (pending) pending.before(bubble);
+    else list.append(bubble);
+    htmx.process(bubble);
+    refresh();
+  }
+
+  let readTimer = null;
+  function markReadSoon() {
+    const chat = openChat();
+    if (!chat || document.visibilityState !== "visible") return;
+    clearTimeout(readTimer);
+    const read = () => fetch(chat.dataset.readUrl, { method: "POST", headers: { Accept: "application/json" } });
+    readTimer = setTimeout(() => read().catch(() => {}), 150); // if it fails, the next catch-up reads again
+  }
+
+  function catchUp() {
+    const list = $("#conversation-list");
+    if (list) {
+      const query = $("#search")?.value.trim() || "";
+      htmx.ajax("GET", `${list.dataset.listUrl}?q=${encodeURIComponent(query)}`, { target: list, swap: "innerHTML" });
+    }
+    const chat = openChat();
+    if (chat) {
+      htmx.ajax("GET", chat.dataset.messagesUrl, { target: "#message-list", swap: "innerHTML" });
+      markReadSoon();
+    }
+  }
+
+  // --- the composer: Enter sends, Shift+Enter breaks the line; the bubble shows at once -------
+
+  document.addEventListener("keydown", (event) => {
+    const box = event.target;
+    if (box.id !== "composer-text" || event.key !== "Enter" || event.shiftKey || event.isComposing) return;
+    event.preventDefault();
+    if (box.value.trim()) box.form.requestSubmit();
+  });
+
+  // The form that sent the request (a swap event's own `elt` is the swap's target).
+  const isComposer = (event) => (event.detail.requestConfig?.elt || event.detail.elt)?.id === "composer";
+  const pendingFor = new WeakMap(); // request → the bubble shown while it is on its way
+
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    if (!isComposer(event)) return;
+    const box = $("#composer-text");
+    $("#composer-error").textContent = "";
+    const template = $("#pending-bubble");
+    if (!template || !box.value.trim()) return;
+    const pending = template.content.firstElementChild.cloneNode(true);
+    $(".text", pending).textContent = box.value;
+    $("time", pending).dateTime = new Date().toISOString();
+    pending.dataset.sending = box.value;
+    pendingFor.set(event.detail.xhr, pending);
+    messageList().append(pending);
+    box.value = ""; // the request already holds the text
+    refresh();
+  });
+
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    if (!isComposer(event) || event.detail.xhr.status >= 300) return;
+    const bubble = fromHTML(event.detail.serverResponse);
+    if (bubble && findMessage(bubble.dataset.messageId)) event.detail.shouldSwap = false; // pushed first
+  });
+
+  document.addEventListener("htmx:afterRequest", (event) => {
+    if (!isComposer(event)) return;
+    const box = $("#composer-text");
+    const pending = pendingFor.get(event.detail.xhr);
+    const status = event.detail.xhr?.status || 0;
+    if (status >= 300 || !status) {
+      if (pending && !box.value) box.value = pending.dataset.sending; // to fix, or to send again
+      if (!status) $("#composer-error").textContent = "Not sent: the server cannot be reached.";
+    }
+    pending?.remove();
+    box.focus();
+    refresh();
+  });
+
+  // On a wide screen, an opened chat is ready to type in (on a phone that would pop the keyboard up).
+  const focusComposer = () => {
+    if (window.matchMedia("(min-width: 721px)").matches) $("#composer-text")?.focus();
+  };
+
+  document.addEventListener("htmx:afterSettle", (event) => {
+    refresh();
+    if (event.detail.target?.id === "chat") focusComposer();
+  });
+
+  document.addEventListener("visibilitychange", () => {
+    const waId = openChat()?.dataset.chatWaId;
+    if (waId && $(`#conversation-list [data-wa-id="${CSS.escape(waId)}"] .badge`)) markReadSoon();
+  });
+
+  setInterval(refresh, 60000); // "Today" becomes "Yesterday" at midnight
+
+  // --- live updates -------------------------------------------------------------------------------
+
+  const offline = $("#offline");
+  const socket = io({ reconnectionDelay: 500, reconnectionDelayMax: 2000 });
+  let connectedBefore = false;
+
+  const online = (connected) => {
+    offline.hidden = connected;
+    document.documentElement.dataset.socket = connected ? "connected" : "offline";
+  };
+  socket.on("connect", () => {
+    online(true);
+    if (connectedBefore) catchUp(); // whatever happened while we were away
+    connectedBefore = true;
+  });
+  socket.on("disconnect", () => online(false));
+  socket.on("connect_error", () => online(false));
+
+  socket.on("message:new", (message) => {
+    if (openChat()?.dataset.chatWaId !== message.wa_id) return;
+    insertMessage(message.html);
+    if (message.direction === "inbound") markReadSoon();
+  });
+
+  socket.on("message:status", (update) => {
+    const bubble = findMessage(update.id);
+    const tick = bubble && $("[data-tick]", bubble);
+    if (!tick || !update.html) return;
+    const next = fromHTML(update.html);
+    if (Number(next.dataset.rank) > Number(tick.dataset.rank)) tick.replaceWith(next);
+  });
+
+  socket.on("message:reactions", (update) => {
+    const badge = findMessage(update.id)?.querySelector("[data-reactions]");
+    if (badge && update.html) badge.replaceWith(fromHTML(update.html));
+  });
+
+  socket.on("conversation:update", (conversation) => placeRow(conversation.html, conversation.wa_id));
+
+  refresh();
+  focusComposer();
+})();

@@ -1,0 +1,131 @@
+"""Pages and HTMX partials. Reads go through webapp.inbox, sending through webapp.outbound, and
+every bubble, tick and row is rendered by the partials in templates/partials/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, render_template
+from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
+from htmx_flask import Htmx, request
+
+from .. import inbox
+from ..errors import APIError
+from ..outbound import send_text
+from ..validation import Text, validate
+from . import views
+
+bp = Blueprint("ui", __name__)
+
+LIST_PAGE = 50
+WA_ID = Text("wa_id", phone=True, max_length=16)
+SENT_BY = "inbox"
+
+
+@bp.record_once
+def _enable_htmx(state: BlueprintSetupState) -> None:
+    Htmx(state.app)  # request.htmx: which requests want a partial
+
+
+def _partial() -> bool:
+    """An HTMX swap wants the fragment; a page load or a history restore wants the whole page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _wa_id(raw: str) -> str:
+    return validate({"wa_id": raw}, [WA_ID], what="wa_id")["wa_id"]
+
+
+def _list(query: str = "", before: str | None = None) -> dict[str, Any]:
+    rows, has_more = inbox.conversations(limit=LIST_PAGE, query=query, before_wa_id=before)
+    return {
+        "rows": [views.row(c) for c in rows],
+        "more_before": rows[-1].wa_id if has_more and rows else None,
+        "more_of": before,
+        "query": query,
+    }
+
+
+def _page(chat: views.Chat | None, **context: Any) -> str:
+    query = request.args.get("q", "").strip()[:100]
+    return render_template(
+        "inbox.html", chat=chat, business_initials=views.initials(current_app.config["BUSINESS_NAME"]),
+        **_list(query), **context,
+    )
+
+
+@bp.errorhandler(APIError)
+def not_found_or_invalid(exc: APIError) -> ResponseReturnValue:
+    if request.method == "POST":
+        if not request.htmx:
+            return render_template("partials/_composer_error.html", text=exc.message), exc.status
+        return _composer_error(exc)
+    if _partial():
+        return render_template("partials/_empty_chat.html", notice=exc.message, partial=True), exc.status
+    return _page(None, notice=exc.message), exc.status
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    if _partial():
+        return render_template("partials/_empty_chat.html", partial=True)
+    return _page(None)
+
+
+@bp.get("/c/<wa_id>")
+def chat(wa_id: str) -> ResponseReturnValue:
+    """Open a conversation: it is read now, in every open tab."""
+    conversation = inbox.get_conversation(_wa_id(wa_id))
+    inbox.mark_read(conversation)
+    view = views.chat(conversation, inbox.message_page(conversation))
+    if _partial():
+        return render_template("partials/_chat.html", chat=view, partial=True)
+    return _page(view)
+
+
+@bp.get("/ui/conversations")
+def conversation_rows() -> ResponseReturnValue:
+    """List rows: search results as the agent types, the next page, or the whole list after a reconnect."""
+    args = validate(
+        request.args,
+        [Text("q", required=False, max_length=100), Text("before", required=False, phone=True)],
+        what="query",
+    )
+    return render_template("partials/_conversation_list.html", **_list(args["q"] or "", args["before"]))
+
+
+@bp.get("/c/<wa_id>/messages")
+def messages(wa_id: str) -> ResponseReturnValue:
+    """The latest page of bubbles (a catch-up after a reconnect), or the page before `before`."""
+    args = validate(request.args, [Text("before", required=False, max_length=256)], what="query")
+    conversation = inbox.get_conversation(_wa_id(wa_id))
+    page = inbox.message_page(conversation, before_id=args["before"])
+    return render_template("partials/_message_page.html", chat=views.chat(conversation, page))
+
+
+def _composer_error(exc: APIError) -> ResponseReturnValue:
+    problems = (exc.errors or {}).values()
+    text = " ".join(f"The message {p}." for p in problems) if problems else exc.message
+    response = current_app.make_response((render_template("partials/_composer_error.html", text=text), 422))
+    # htmx-flask's reswap check is broken for some values; innerHTML passes, but set plain headers anyway.
+    response.headers["HX-Retarget"] = "#composer-error"
+    response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
+@bp.post("/c/<wa_id>/messages")
+def send(wa_id: str) -> ResponseReturnValue:
+    """Send a text from the composer; answers with its bubble (first tick: sent).
+
+    Only from the page's script: another site can post a form here, but not with the HX-Request
+    header (that would need a CORS preflight), so a cross-site request cannot send as the business."""
+    if not request.htmx:
+        raise APIError(400, "Send messages from the inbox page.")
+    conversation = inbox.get_conversation(_wa_id(wa_id))
+    body = validate(
+        request.form, [Text("body", max_length=current_app.config["MESSAGE_MAX_LENGTH"], strip=False)],
+        what="message",
+    )["body"]
+    message = send_text(conversation.wa_id, body, sent_by=SENT_BY)
+    return render_template("partials/_message.html", b=views.bubble(message, contact_name=conversation.contact_name))

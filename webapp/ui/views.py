@@ -1,0 +1,357 @@
+"""What the pages show, built from the documents, and the partials rendered from it.
+
+The view models here turn stored WhatsApp content (any JSON WhatsApp sent) into plain fields the
+templates print; the templates only lay them out. The render_* functions are the one way a bubble,
+a tick, a reaction badge or a list row becomes HTML: the pages, the HTMX responses and the pushed
+Socket.IO events (webapp/notify.py) all call them.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import current_app, has_request_context, render_template
+
+from .. import inbox
+from ..models import Conversation, Message, as_utc, iso, status_name, utcnow
+from ..whatsapp.preview import interactive_title
+
+AVATAR_TONES = 8
+MEDIA = {
+    "image": ("image", "Photo"),
+    "video": ("video", "Video"),
+    "audio": ("audio", "Audio"),
+    "document": ("document", "Document"),
+    "sticker": ("sticker", "Sticker"),
+}
+
+
+def _get(content: Any, *keys: str | int) -> Any:
+    for key in keys:
+        if isinstance(key, int):
+            content = content[key] if isinstance(content, list) and len(content) > key else None
+        elif isinstance(content, dict):
+            content = content.get(key)
+        else:
+            return None
+    return content
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and abs(number) <= 180 else None  # not NaN, a coordinate
+
+
+def display_number(wa_id: str) -> str:
+    return f"+{wa_id}" if wa_id and wa_id.isdigit() else wa_id
+
+
+def initials(name: str | None) -> str:
+    """Up to two letters from the first and last words of a name ("Ravi Kumar" → "RK")."""
+    words = [w for w in (name or "").split() if any(c.isalnum() for c in w)]
+    if not words:
+        return ""
+    picked = words if len(words) < 2 else [words[0], words[-1]]
+    return "".join(next(c for c in w if c.isalnum()) for w in picked).upper()
+
+
+def avatar_tone(wa_id: str) -> int:
+    """A stable colour (one of AVATAR_TONES CSS classes) per contact."""
+    return zlib.crc32(wa_id.encode()) % AVATAR_TONES
+
+
+# --- ticks -------------------------------------------------------------------------------------
+
+TICK_LABELS = {"pending": "Pending", "sent": "Sent", "delivered": "Delivered", "read": "Read", "failed": "Failed"}
+TICK_RANKS = {"pending": 0, "sent": 1, "failed": 2, "delivered": 3, "read": 4}
+
+
+@dataclass(frozen=True)
+class Tick:
+    """An outbound message's status mark; `error` only when failed."""
+
+    status: str
+    error_title: str = ""
+    error_details: str = ""
+    anchor: str = ""  # makes the error's id unique on the page
+
+    @property
+    def label(self) -> str:
+        return TICK_LABELS[self.status]
+
+    @property
+    def rank(self) -> int:
+        return TICK_RANKS[self.status]
+
+
+def tick_for(status: str | None, error: dict[str, Any] | None = None, anchor: str = "") -> Tick | None:
+    if status not in TICK_LABELS:
+        return None
+    if status != "failed":
+        return Tick(status)
+    error = error or {}
+    code = error.get("code")
+    title = _text(error.get("title")) or "Message failed to send"
+    if code not in (None, ""):
+        title = f"{title} ({code})"
+    return Tick("failed", title, _text(error.get("details")), anchor)
+
+
+# --- bubbles -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Quote:
+    author: str
+    text: str
+    outbound: bool
+    found: bool
+
+
+@dataclass(frozen=True)
+class Card:
+    """A contact card inside a `contacts` message."""
+
+    name: str
+    phones: list[str]
+    org: str = ""
+
+
+@dataclass(frozen=True)
+class Bubble:
+    id: str
+    wa_id: str
+    direction: str
+    type: str
+    timestamp: datetime
+    kind: str  # text | media | location | contacts | reply | system | unsupported
+    text: str = ""  # body, or caption
+    title: str = ""
+    subtitle: str = ""
+    icon: str = ""  # a name in templates/partials/_icon.html
+    map_url: str = ""
+    cards: list[Card] = field(default_factory=list)
+    quote: Quote | None = None
+    forwarded: bool = False
+    reactions: list[str] = field(default_factory=list)
+    tick: Tick | None = None
+
+    @property
+    def outbound(self) -> bool:
+        return self.direction == "outbound"
+
+    @property
+    def iso(self) -> str:
+        return iso(self.timestamp) or ""
+
+    @property
+    def meta_below(self) -> bool:
+        """The time and tick share the last line of text; under a card they take a line of their own."""
+        if self.kind in ("text", "system"):
+            return False
+        if self.kind == "media":
+            return not self.text
+        return self.kind != "unsupported" or bool(self.subtitle)
+
+    @property
+    def fallback_time(self) -> str:
+        """Shown until the page's script writes the viewer's local time (UTC here)."""
+        return as_utc(self.timestamp).strftime("%H:%M")  # type: ignore[union-attr]
+
+
+def _content_fields(message: Message) -> dict[str, Any]:
+    """kind and what it shows, for each message type WhatsApp sends."""
+    content, mtype = message.content, message.type
+    caption = _text(_get(content, "caption"))
+    if mtype == "text":
+        return {"kind": "text", "text": _text(_get(content, "body")) or str(_get(content, "body") or "")}
+    if mtype in MEDIA:
+        icon, title = MEDIA[mtype]
+        subtitle = _text(_get(content, "mime_type"))
+        if mtype == "audio" and _get(content, "voice") is True:
+            icon, title = "voice", "Voice message"
+        if mtype == "document":
+            title = _text(_get(content, "filename")) or title
+        if mtype == "sticker" and _get(content, "animated") is True:
+            title = "Animated sticker"
+        return {"kind": "media", "icon": icon, "title": title, "subtitle": subtitle, "text": caption}
+    if mtype == "location":
+        lat, lng = _number(_get(content, "latitude")), _number(_get(content, "longitude"))
+        coords = f"{lat:.5f}, {lng:.5f}" if lat is not None and lng is not None else ""
+        map_url = f"https://www.openstreetmap.org/?mlat={lat}&mlon={lng}#map=16/{lat}/{lng}" if coords else ""
+        return {
+            "kind": "location",
+            "icon": "location",
+            "title": _text(_get(content, "name")) or "Location",
+            "subtitle": _text(_get(content, "address")) or coords,
+            "map_url": map_url,
+        }
+    if mtype == "contacts":
+        cards = []
+        for item in content if isinstance(content, list) else []:
+            name = _text(_get(item, "name", "formatted_name")) or " ".join(
+                filter(None, (_text(_get(item, "name", "first_name")), _text(_get(item, "name", "last_name"))))
+            )
+            phones = [_text(_get(p, "phone")) for p in _get(item, "phones") or [] if _text(_get(p, "phone"))]
+            cards.append(Card(name or "Contact", phones, _text(_get(item, "org", "company"))))
+        return {"kind": "contacts", "icon": "contact", "cards": cards or [Card("Contact", [])]}
+    if mtype == "interactive":
+        kind = _get(content, "type")
+        reply = _get(content, kind) if isinstance(kind, str) else None
+        label = {"button_reply": "Button reply", "list_reply": "List reply"}.get(kind, "Interactive reply")
+        return {
+            "kind": "reply",
+            "title": interactive_title(content) or label,
+            "subtitle": _text(_get(reply, "description")),
+            "text": label,
+        }
+    if mtype == "button":
+        return {"kind": "reply", "title": _text(_get(content, "text")) or _text(_get(content, "payload")) or "Button",
+                "text": "Button reply"}
+    if mtype == "system":
+        return {"kind": "system", "text": _text(_get(content, "body")) or "System message"}
+    if mtype == "order":
+        items = _get(content, "product_items")
+        count = len(items) if isinstance(items, list) else 0
+        return {"kind": "media", "icon": "order", "title": "Order",
+                "subtitle": f"{count} item{'s' if count != 1 else ''}" if count else "",
+                "text": _text(_get(content, "text"))}
+    first_error = message.errors[0] if message.errors else {}
+    reason = _text(first_error.get("title")) or _text(_get(first_error, "error_data", "details"))
+    return {"kind": "unsupported", "text": "unsupported message", "subtitle": reason}
+
+
+def _quote(message: Message, quoted: dict[str, Message], contact_name: str | None) -> Quote | None:
+    quoted_id = _get(message.context, "id")
+    if not isinstance(quoted_id, str) or not quoted_id:
+        return None
+    original = quoted.get(quoted_id)
+    if original is None:
+        return Quote(author="", text="Original message not available", outbound=False, found=False)
+    outbound = original.direction == "outbound"
+    author = "You" if outbound else (contact_name or display_number(original.wa_id))
+    return Quote(author=author, text=original.preview or original.type, outbound=outbound, found=True)
+
+
+def reaction_emojis(message: Message) -> list[str]:
+    return [r["emoji"] for r in message.visible_reactions()]
+
+
+def bubble(message: Message, *, quoted: dict[str, Message] | None = None, contact_name: str | None = None) -> Bubble:
+    if quoted is None:
+        quoted = inbox.quoted_messages([message])
+    return Bubble(
+        id=message.id,
+        wa_id=message.wa_id,
+        direction=message.direction,
+        type=message.type,
+        timestamp=message.timestamp,
+        quote=_quote(message, quoted, contact_name),
+        forwarded=bool(_get(message.context, "forwarded")),
+        reactions=reaction_emojis(message),
+        tick=tick_for(message.status, message.error, message.id) if message.direction == "outbound" else None,
+        **_content_fields(message),
+    )
+
+
+def bubbles(messages: list[Message], contact_name: str | None) -> list[Bubble]:
+    quoted = inbox.quoted_messages(messages)
+    return [bubble(m, quoted=quoted, contact_name=contact_name) for m in messages]
+
+
+# --- conversation rows -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    wa_id: str
+    name: str
+    number: str
+    initials: str
+    tone: int
+    preview: str
+    outbound: bool
+    tick: Tick | None
+    last_at: datetime | None
+    unread: int
+
+    @property
+    def iso(self) -> str:
+        return iso(self.last_at) or ""
+
+    @property
+    def fallback_time(self) -> str:
+        return as_utc(self.last_at).strftime("%Y-%m-%d") if self.last_at else ""  # type: ignore[union-attr]
+
+
+def row(conversation: Conversation) -> Row:
+    last = conversation.last_message
+    outbound = bool(last and last.direction == "outbound")
+    return Row(
+        wa_id=conversation.wa_id,
+        name=conversation.contact_name or display_number(conversation.wa_id),
+        number=display_number(conversation.wa_id),
+        initials=initials(conversation.contact_name),
+        tone=avatar_tone(conversation.wa_id),
+        preview=last.preview if last else "",
+        outbound=outbound,
+        tick=tick_for(status_name(last.status_rank, "outbound")) if last and outbound else None,
+        last_at=conversation.last_message_at,
+        unread=conversation.unread_count or 0,
+    )
+
+
+@dataclass(frozen=True)
+class Chat:
+    """The open conversation: its header, a page of bubbles, and where older ones start."""
+
+    row: Row
+    bubbles: list[Bubble]
+    older_before: str | None  # the `before` cursor of the next older page, when there is one
+
+    @property
+    def pending(self) -> Bubble:
+        """The bubble the composer shows at once while the server stores the message (script fills it)."""
+        return Bubble(id="", wa_id=self.row.wa_id, direction="outbound", type="text", timestamp=utcnow(),
+                      kind="text", tick=Tick("pending"))
+
+
+def chat(conversation: Conversation, page: inbox.MessagePage) -> Chat:
+    return Chat(row(conversation), bubbles(page.messages, conversation.contact_name), page.meta["before"])
+
+
+# --- rendering: the partials, for pages, HTMX responses and pushed events alike ----------------
+
+
+def render(template: str, **context: Any) -> str:
+    """Render a partial, also outside a request (a background task's push): URLs are relative."""
+    if has_request_context():
+        return render_template(template, **context)
+    with current_app.test_request_context("/"):
+        return render_template(template, **context)
+
+
+def render_bubble(message: Message, contact_name: str | None = None) -> str:
+    return render("partials/_message.html", b=bubble(message, contact_name=contact_name))
+
+
+def render_tick(message: Message) -> str:
+    return render("partials/_tick.html", tick=tick_for(message.status, message.error, message.id))
+
+
+def render_reactions(message: Message) -> str:
+    return render("partials/_reactions.html", emojis=reaction_emojis(message))
+
+
+def render_row(conversation: Conversation) -> str:
+    return render("partials/_conversation_row.html", r=row(conversation))
