@@ -6,11 +6,13 @@ from dotenv import load_dotenv
 
 if os.environ.get("APP_ENV") != "test":  # tests set every setting themselves
     load_dotenv(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".env"), override=False)
-if os.environ.get("SOCKETIO_ASYNC_MODE", "eventlet") == "eventlet":
+
+# eventlet must patch the standard library before anything opens a socket. Only the server needs
+# it: gunicorn's eventlet worker patches by itself, and `flask` commands are plain processes.
+if __name__ == "__main__" and os.environ.get("SOCKETIO_ASYNC_MODE", "eventlet") == "eventlet":
     import warnings
 
-    # Known and planned for: the async mode is a setting (SOCKETIO_ASYNC_MODE=threading works too).
-    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # known; see README
     import eventlet
 
     eventlet.monkey_patch()
@@ -28,5 +30,4 @@ if __name__ == "__main__":
     host = os.environ.get("HOST", "127.0.0.1")
     port = app.config["PORT"]
     print(f"Serving the inbox on http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}", flush=True)
-    socketio.run(app, host=host, port=port, use_reloader=False, log_output=False,
-                 allow_unsafe_werkzeug=True)
+    socketio.run(app, host=host, port=port, use_reloader=False, log_output=False, allow_unsafe_werkzeug=True)

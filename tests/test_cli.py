@@ -91,3 +91,17 @@ def test_webhooks_replay_failed_processes_stored_deliveries_again(app: Flask) ->
     assert WebhookEvent.objects(outcome="failed").count() == 0
     assert json.loads(WebhookEvent.objects(outcome="processed").order_by("received_at").first().raw_body) is not None
     assert Conversation.objects.get(wa_id=RAVI).unread_count == 1
+
+
+def test_flask_commands_run_clean_in_a_real_process(mongodb_uri: str) -> None:
+    """As `make run` calls it: no monkey-patching noise, no tracebacks, one summary line."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "APP_ENV": "test", "MONGODB_URI": mongodb_uri, "SOCKETIO_ASYNC_MODE": "eventlet"}
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "seed-demo"],
+                            cwd=Path(__file__).parent.parent, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Demo inbox loaded: stored ")
+    assert "Traceback" not in result.stderr and "deprecated" not in result.stderr.lower()

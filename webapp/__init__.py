@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,9 @@ from .db import DatabaseUnavailable, connect
 from .extensions import socketio
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Eventlet is in maintenance mode; the async mode is a setting (SOCKETIO_ASYNC_MODE=threading works).
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 
 class StartupError(RuntimeError):

@@ -78,7 +78,7 @@ def notify(changes: Changes) -> None:
                     "wa_id": message.wa_id,
                     "status": message.status,
                     "timestamp": message.to_api()["statusTimestamps"].get(message.status),
-                    "error": message.error or None,
+                    "error": message.shown_error,
                     "html": _html(views.render_tick, message),
                 },
             )

@@ -17,6 +17,7 @@ from flask import current_app, has_request_context, render_template
 
 from .. import inbox
 from ..models import Conversation, Message, as_utc, iso, status_name, utcnow
+from ..whatsapp.events import STATUS_RANK
 from ..whatsapp.preview import interactive_title
 
 AVATAR_TONES = 8
@@ -73,7 +74,6 @@ def avatar_tone(wa_id: str) -> int:
 # --- ticks -------------------------------------------------------------------------------------
 
 TICK_LABELS = {"pending": "Pending", "sent": "Sent", "delivered": "Delivered", "read": "Read", "failed": "Failed"}
-TICK_RANKS = {"pending": 0, "sent": 1, "failed": 2, "delivered": 3, "read": 4}
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ class Tick:
 
     @property
     def rank(self) -> int:
-        return TICK_RANKS[self.status]
+        return STATUS_RANK[self.status]
 
 
 def tick_for(status: str | None, error: dict[str, Any] | None = None, anchor: str = "") -> Tick | None:
