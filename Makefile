@@ -2,9 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# htmx and the Socket.IO client, pinned in package.json/package-lock.json, copied from the npm
-# registry into static/vendor/ (committed: `make run` and `make test` need npm only if it is missing).
-VENDORED := static/vendor/htmx.min.js static/vendor/socket.io.min.js
+# htmx, the Socket.IO client and Swagger UI (/docs), pinned in package.json/package-lock.json, copied from
+# the npm registry into static/vendor/ (committed: `make run` and `make test` need npm only if it is missing).
+VENDORED := static/vendor/htmx.min.js static/vendor/socket.io.min.js static/vendor/swagger-ui/swagger-ui-bundle.js
 
 .PHONY: run test lint system-deps bench clean vendor simulate
 
@@ -32,13 +32,16 @@ instance/bin/devdb: devdb/main.go devdb/go.mod devdb/go.sum
 	cd devdb && go build -o ../instance/bin/devdb .
 
 vendor:
-	npm ci --no-audit --no-fund
-	mkdir -p static/vendor
+	npm ci --no-audit --no-fund --ignore-scripts
+	mkdir -p static/vendor/swagger-ui
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
 	cp node_modules/htmx.org/LICENSE static/vendor/htmx.LICENSE
 	cp node_modules/socket.io-client/dist/socket.io.min.js static/vendor/socket.io.min.js
 	cp node_modules/socket.io-client/LICENSE static/vendor/socket.io.LICENSE
 	cp node_modules/socket.io-client/dist/socket.io.min.js.map static/vendor/socket.io.min.js.map
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+	   node_modules/swagger-ui-dist/LICENSE node_modules/swagger-ui-dist/NOTICE \
+	   node_modules/swagger-ui-dist/swagger-ui-bundle.js.LICENSE.txt static/vendor/swagger-ui/
 
 $(VENDORED):
 	$(MAKE) vendor

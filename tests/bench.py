@@ -49,6 +49,10 @@ def run(uri: str) -> None:
     app = create_app({"APP_ENV": "test", "MONGODB_URI": uri, "SOCKETIO_ASYNC_MODE": "threading",
                       "SIMULATE_DELIVERY": False, "BUSINESS_DISPLAY_NUMBER": BUSINESS, "PHONE_NUMBER_ID": PHONE_ID})
     client = app.test_client()
+    with app.app_context():  # the API needs a token (webapp.auth); the webhook needs none
+        from webapp.auth.tokens import issue
+
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {issue(f'bench-{uuid.uuid4().hex[:8]}')[1]}"
     wa_ids = [f"4479{n:08d}" for n in range(CONVERSATIONS)]
     total = CONVERSATIONS * MESSAGES_EACH
     base = 1754400000

@@ -20,6 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from devdb.launcher import DevDB, free_port
+from tests.auth_helpers import AgentClient, Credentials, credentials_for
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -73,6 +74,8 @@ def settings(mongodb_uri: str, **overrides: Any) -> dict[str, Any]:
         "PHONE_NUMBER_ID": PHONE_NUMBER_ID,
         "SIMULATE_DELIVERY": False,
         "SOCKETIO_ASYNC_MODE": "threading",
+        "RATELIMIT_ENABLED": False,  # tests/test_rate_limits.py switches it on
+        "REDIS_URL": "",
     }
     values.update(overrides)
     return values
@@ -85,6 +88,8 @@ def make_app(mongodb_uri: str) -> Callable[..., Flask]:
     def make(**overrides: Any) -> Flask:
         app = create_app(settings(mongodb_uri, **overrides))
         app.testing = True
+        # app.test_client() is signed in as an agent; app.test_client(anonymous=True) is not.
+        app.test_client_class = AgentClient
         return app
 
     return make
@@ -109,6 +114,24 @@ class LiveServer:
         self.env = {**os.environ, **env, "PORT": str(self.port), "HOST": "127.0.0.1", "PYTHONUNBUFFERED": "1"}
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
+        self.credentials: Credentials | None = None  # set by start_server before the server starts
+
+    @property
+    def token(self) -> str:
+        """An API token for this server (for requests and python-socketio)."""
+        assert self.credentials is not None
+        return self.credentials.token
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def agent_headers(self) -> dict[str, str]:
+        """What the inbox page sends: the test agent's session cookie and its CSRF token."""
+        assert self.credentials is not None
+        return {"Cookie": f"{self.credentials.cookie_name}={self.credentials.session_cookie}",
+                "X-CSRFToken": self.credentials.csrf_token}
 
     def start(self, timeout: float = 30.0) -> LiveServer:
         log = open(self.log_path, "wb")  # noqa: SIM115 - handed to the process
@@ -151,9 +174,14 @@ def start_server(mongodb_uri: str, tmp_path: Path) -> Iterator[Callable[..., Liv
         env = {k: str(v).lower() if isinstance(v, bool) else str(v)
                for k, v in settings(mongodb_uri, **{"SOCKETIO_ASYNC_MODE": "eventlet", **overrides}).items()}
         server = LiveServer(env, tmp_path / f"server-{len(servers)}.log")
+        from webapp import create_app  # the same database and secret key, in this process
+
+        values = settings(mongodb_uri, **{**overrides, "SOCKETIO_ASYNC_MODE": "threading"})
+        server.credentials = credentials_for(create_app(values), f"live-server-{server.port}")
         servers.append(server)
         return server.start()
 
+    start.servers = servers  # type: ignore[attr-defined]  # for `pages`, which signs its pages in
     yield start
     for server in servers:
         server.stop()
@@ -165,4 +193,4 @@ def live_server(start_server: Callable[..., LiveServer]) -> LiveServer:
 
 
 # Browser (Playwright) and Socket.IO client fixtures for the UI tests.
-pytest_plugins = ["tests.ui_helpers"]
+pytest_plugins = ["tests.ui_helpers", "tests.service_helpers"]  # browser, Socket.IO; redis-server

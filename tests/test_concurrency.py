@@ -32,18 +32,18 @@ def post_all(url: str, bodies: list[bytes]) -> list[requests.Response]:
     return responses
 
 
-def get(url: str) -> dict[str, Any]:
-    response = requests.get(url, timeout=10)
+def get(url: str, headers: dict[str, str]) -> dict[str, Any]:
+    response = requests.get(url, headers=headers, timeout=10)
     assert response.status_code == 200, response.text
     return response.json()
 
 
 def messages(server, wa_id: str = RAVI) -> list[dict[str, Any]]:
-    return get(f"{server.url}/api/messages/{wa_id}?limit=200")["data"]
+    return get(f"{server.url}/api/messages/{wa_id}?limit=200", server.auth_headers)["data"]
 
 
 def conversation(server, wa_id: str = RAVI) -> dict[str, Any]:
-    rows = [r for r in get(f"{server.url}/api/conversations")["data"] if r["wa_id"] == wa_id]
+    rows = [r for r in get(f"{server.url}/api/conversations", server.auth_headers)["data"] if r["wa_id"] == wa_id]
     assert len(rows) == 1
     return rows[0]
 
@@ -131,7 +131,7 @@ def test_twenty_different_messages_at_once_are_all_stored(live_server):
     seen: list[str] = []
     url = f"{live_server.url}/api/messages/{RAVI}?limit=1"
     for _ in range(25):
-        page = get(url)
+        page = get(url, live_server.auth_headers)
         seen = [m["id"] for m in page["data"]] + seen
         if not page["meta"]["hasMore"]:
             break
@@ -152,7 +152,8 @@ def test_marking_read_while_messages_arrive_loses_nothing(live_server):
 
     def mark_read(_: int) -> int:
         start.wait()
-        return requests.post(f"{live_server.url}/api/conversations/{RAVI}/read", timeout=30).status_code
+        return requests.post(f"{live_server.url}/api/conversations/{RAVI}/read", headers=live_server.auth_headers,
+                             timeout=30).status_code
 
     with ThreadPoolExecutor(max_workers=len(bodies) - 1 + 8) as pool:
         delivered = [pool.submit(deliver, body) for body in bodies[1:]]
@@ -164,6 +165,7 @@ def test_marking_read_while_messages_arrive_loses_nothing(live_server):
     assert 0 <= row["unreadCount"] <= 16
     assert sorted(m["id"] for m in messages(live_server)) == ids
     # a read then a message: exactly one unread
-    assert requests.post(f"{live_server.url}/api/conversations/{RAVI}/read", timeout=10).status_code == 200
+    assert requests.post(f"{live_server.url}/api/conversations/{RAVI}/read", headers=live_server.auth_headers,
+                         timeout=10).status_code == 200
     post_all(live_server.url, [raw(inbound(text("after", id="wamid.RDAFTER", timestamp=T0 + 99)))])
     assert conversation(live_server)["unreadCount"] == 1

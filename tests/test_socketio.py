@@ -85,7 +85,7 @@ def test_opening_a_chat_marks_it_read_for_every_client(live_server: LiveServer, 
     post(live_server, inbound(text("hello", timestamp=1754400000), text("anyone?", timestamp=1754400010)))
     other_agent = listen(live_server)
 
-    page = requests.get(f"{live_server.url}/c/{RAVI}", timeout=10)
+    page = requests.get(f"{live_server.url}/c/{RAVI}", headers=live_server.agent_headers, timeout=10)
     assert page.status_code == 200 and "anyone?" in page.text
 
     row = other_agent.wait_for("conversation:update", wa_id=RAVI)
@@ -98,7 +98,7 @@ def test_reply_from_the_inbox_is_pushed_to_everyone(live_server: LiveServer, lis
     listener = listen(live_server)
 
     response = requests.post(f"{live_server.url}/c/{NEHA}/messages", data={"body": "Yes, every day"},
-                             headers={"HX-Request": "true"}, timeout=10)
+                             headers={"HX-Request": "true", **live_server.agent_headers}, timeout=10)
     assert response.status_code == 200 and "Yes, every day" in response.text
 
     pushed = listener.wait_for("message:new", wa_id=NEHA)
@@ -121,9 +121,11 @@ def test_reconnecting_client_catches_up_from_the_api_and_the_page(live_server: L
 
     assert not listener.of("message:new", id=missed)  # not pushed to a disconnected client...
     assert [m["id"] for m in api(live_server, f"/messages/{RAVI}")][-1] == missed  # ...but there to fetch
-    fragment = requests.get(f"{live_server.url}/c/{RAVI}/messages", headers={"HX-Request": "true"}, timeout=10)
+    fragment = requests.get(f"{live_server.url}/c/{RAVI}/messages",
+                            headers={"HX-Request": "true", **live_server.agent_headers}, timeout=10)
     assert f'data-message-id="{missed}"' in fragment.text and "sent while you were away" in fragment.text
-    rows = requests.get(f"{live_server.url}/ui/conversations", headers={"HX-Request": "true"}, timeout=10)
+    rows = requests.get(f"{live_server.url}/ui/conversations",
+                        headers={"HX-Request": "true", **live_server.agent_headers}, timeout=10)
     assert ">2 unread messages<" in rows.text
 
     # and the reconnected client is live again

@@ -11,6 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from devdb.launcher import DevDB
+from tests.auth_helpers import signed_in
 from tests.conftest import BUSINESS_NUMBER, PHONE_NUMBER_ID, settings
 from tests.payloads import (
     NEHA,
@@ -708,7 +709,7 @@ def test_an_unreachable_database_is_a_503(tmp_path: Path):
     db = DevDB(tmp_path / "db").start()
     try:
         app = create_app(settings(f"{db.uri}unreachable_test", MONGODB_TIMEOUT_MS=500))
-        client = app.test_client()
+        client = signed_in(app)  # signed in while the database answers
         assert post(client, inbound(text("before", id="wamid.BEFORE"))).status_code == 200
     finally:
         db.stop()

@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pytest
 import requests
@@ -47,33 +46,45 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 class Pages:
     """Opens pages (each in its own context: another agent, another tab's storage) and records what
-    would betray a broken or attacked page: script errors and dialogs."""
+    would betray a broken or attacked page: script errors, dialogs, console errors, and what the
+    app's Content-Security-Policy blocked (window.cspViolations in each page)."""
 
-    def __init__(self, browser: Browser) -> None:
+    def __init__(self, browser: Browser, servers: list[LiveServer] | None = None) -> None:
         self.browser = browser
+        self.servers = servers if servers is not None else []  # whose agent session a page signs in with
         self.contexts: list[BrowserContext] = []
         self.errors: list[str] = []
         self.dialogs: list[str] = []
         self.console_errors: list[str] = []
+        self.websockets: list[str] = []
 
     def open(self, url: str, *, viewport: dict[str, int] = DESKTOP, timezone: str = "UTC",
-             csp: str | None = None) -> Page:
+             signed_in: bool = True) -> Page:
+        """A page at `url`, signed in as the server's test agent (its session cookie) unless
+        `signed_in=False`; a signed-in page is returned once its Socket.IO client is connected."""
         context = self.browser.new_context(viewport=viewport, locale="en-US", timezone_id=timezone)
         context.set_default_timeout(8000)
         self.contexts.append(context)
-        if csp:  # serve our pages with this Content-Security-Policy, and note what it blocks
-            context.route(lambda u: urlparse(u).path == "/" or urlparse(u).path.startswith("/c/"),
-                          lambda route: route.fulfill(response=(r := route.fetch()),
-                                                      headers={**r.headers, "content-security-policy": csp}))
-            context.add_init_script("window.cspViolations = []; document.addEventListener("
-                                    "'securitypolicyviolation', e => window.cspViolations.push(e.violatedDirective))")
+        if signed_in:
+            self.sign_in(context, url)
+        context.add_init_script("window.cspViolations = []; document.addEventListener('securitypolicyviolation', "
+                                "e => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`))")
         page = context.new_page()
+        page.on("websocket", lambda ws: self.websockets.append(ws.url))
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
         page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
         page.on("console", lambda msg: self.console_errors.append(msg.text) if msg.type == "error" else None)
         page.goto(url)
-        wait_connected(page)
+        if signed_in:
+            wait_connected(page)
         return page
+
+    def sign_in(self, context: BrowserContext, url: str) -> None:
+        server = next((s for s in self.servers if url.startswith(s.url) and s.credentials), None)
+        assert server is not None and server.credentials is not None, f"no server started by start_server at {url}"
+        credentials = server.credentials
+        context.add_cookies([{"name": credentials.cookie_name, "value": credentials.session_cookie,
+                              "url": server.url, "httpOnly": True, "sameSite": "Lax"}])
 
     def close(self) -> None:
         for context in self.contexts:
@@ -81,11 +92,13 @@ class Pages:
 
 
 @pytest.fixture
-def pages(browser: Browser) -> Iterator[Pages]:
-    opened = Pages(browser)
+def pages(browser: Browser, start_server: Callable[..., LiveServer]) -> Iterator[Pages]:
+    opened = Pages(browser, getattr(start_server, "servers", None))
     yield opened
     opened.close()
     assert not opened.errors, f"script errors on the page: {opened.errors}"
+    blocked = [m for m in opened.console_errors if "Content Security Policy" in m]
+    assert not blocked, f"the app's Content-Security-Policy blocked something: {blocked}"
 
 
 def wait_connected(page: Page) -> None:
@@ -97,7 +110,7 @@ def screenshot(page: Page, name: str, *, docs: str | None = None) -> Path:
     """Save to test-artifacts/; with UPDATE_DOCS_SCREENSHOTS=1 also to docs/ (committed, for the README)."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
-    page.screenshot(path=str(path))
+    page.screenshot(path=str(path), caret="initial")  # "hide" injects a <style> the CSP refuses
     if docs and os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1":
         (ROOT / "docs").mkdir(exist_ok=True)
         shutil.copyfile(path, ROOT / "docs" / docs)
@@ -115,7 +128,7 @@ def post(server: LiveServer, body: Any) -> dict[str, Any]:
 
 
 def api(server: LiveServer, path: str) -> Any:
-    response = requests.get(f"{server.url}/api{path}", timeout=10)
+    response = requests.get(f"{server.url}/api{path}", headers=server.auth_headers, timeout=10)
     assert response.status_code == 200, response.text
     return response.json()["data"]
 
@@ -138,8 +151,10 @@ def eventually(check: Callable[[], Any], timeout: float = 8.0, interval: float =
 class Listener:
     """A python-socketio client that records every inbox event, in order of arrival."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, auth: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> None:
         self.url = url
+        self.auth = auth  # {"token": ...}: an API token in the Socket.IO handshake
+        self.headers = headers or {}  # e.g. a Cookie: an agent's session
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.lock = threading.Lock()
         self.client = socketio.Client(reconnection=False)
@@ -153,7 +168,7 @@ class Listener:
         return record
 
     def connect(self) -> Listener:
-        self.client.connect(self.url, wait_timeout=10)
+        self.client.connect(self.url, auth=self.auth, headers=self.headers, wait_timeout=10)
         return self
 
     def disconnect(self) -> None:
@@ -178,7 +193,7 @@ def listen() -> Iterator[Callable[[LiveServer], Listener]]:
     listeners: list[Listener] = []
 
     def connect(server: LiveServer) -> Listener:
-        listener = Listener(server.url).connect()
+        listener = Listener(server.url, auth={"token": server.token}).connect()
         listeners.append(listener)
         return listener
 

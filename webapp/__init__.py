@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import warnings
 from pathlib import Path
@@ -14,6 +13,9 @@ from flask import Flask
 from .config import ConfigError, Settings
 from .db import DatabaseUnavailable, connect
 from .extensions import socketio
+from .rate_limits import apply_limits, init_rate_limits
+from .request_log import configure_logging, init_request_log
+from .security import init_security
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,7 +42,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         instance_path=str(ROOT / "instance"),
     )
     app.config.update(settings.flask_config())
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.LOG_LEVEL)
+    init_request_log(app)  # first: its hooks see every request, answered by whichever hook
 
     try:
         connect(settings.MONGODB_URI, settings.MONGODB_TIMEOUT_MS)
@@ -48,19 +51,20 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         raise StartupError(str(exc)) from None
 
     socketio.init_app(app, async_mode=settings.SOCKETIO_ASYNC_MODE)
+    init_security(app, settings)  # after Socket.IO: ProxyFix wraps its middleware too
+    init_rate_limits(app)
 
-    from . import api, cli, errors, ui, webhook
+    from . import api, apidocs, auth, cli, errors, health, ui, webhook
 
     app.register_blueprint(api.bp)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(ui.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(apidocs.bp)  # /openapi.json and /docs
+    auth.init_app(app)  # default deny: every route but auth.guard.PUBLIC_ENDPOINTS needs sign-in
     errors.register_error_handlers(app)
     cli.register(app)
-
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
+    apply_limits(app)  # last: after every blueprint (the sign-in view too)
     return app
 
 

@@ -101,16 +101,22 @@ def register(app: Flask) -> None:
 
     @app.cli.command("seed-demo")
     def seed_demo() -> None:
-        """Load the demo inbox into an empty database."""
+        """Load the demo inbox into an empty database; in development, also make a demo agent
+        (agent@example.com) when nobody can sign in yet, and say how to sign in."""
+        from .auth.accounts import ensure_demo_agent
         from .demo import demo_bodies
 
         if Message.objects.limit(1).first() is not None:
             click.echo("The inbox already has messages; the demo was not loaded.")
-            return
-        total = Report()
-        for body in demo_bodies():
-            total.add(receive_webhook(body, signature=SignatureVerdict.NOT_CHECKED, source="demo").report)
-        click.echo(f"Demo inbox loaded: {_summary(total, 0)}")
+        else:
+            total = Report()
+            for body in demo_bodies():
+                total.add(receive_webhook(body, signature=SignatureVerdict.NOT_CHECKED, source="demo").report)
+            click.echo(f"Demo inbox loaded: {_summary(total, 0)}")
+        sign_in = ensure_demo_agent()
+        if sign_in is not None:
+            how, created = sign_in
+            click.echo(("Made the development agent. " if created else "") + how)
 
     @app.cli.group("webhooks")
     def webhooks() -> None:

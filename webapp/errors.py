@@ -6,9 +6,11 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from flask_limiter import RateLimitExceeded
 from pymongo.errors import AutoReconnect, ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
 from werkzeug.exceptions import HTTPException
 
+from .rate_limits import retry_after
 from .whatsapp.parse import WebhookFormatError
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,13 @@ class APIError(Exception):
         self.status = status
         self.message = message
         self.errors = errors
+
+
+class CSRFError(APIError):
+    """A change made with the session cookie but without the page's CSRF token (webapp.auth.csrf)."""
+
+    def __init__(self, message: str = "The CSRF token is missing or wrong: reload the page and try again.") -> None:
+        super().__init__(403, message)
 
 
 def envelope(
@@ -68,6 +77,15 @@ def register_error_handlers(app: Flask) -> None:
     def api_error(exc: APIError) -> Response:
         return error_response(exc.status, exc.message, exc.errors)
 
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> Response | tuple[str, int]:
+        """The envelope under /api; a plain page otherwise (the inbox's composer shows its own)."""
+        if wants_json():
+            return error_response(exc.status, exc.message)
+        from flask import render_template
+
+        return render_template("error.html", title="This page is out of date", text=exc.message), exc.status
+
     @app.errorhandler(WebhookFormatError)
     def webhook_format(exc: WebhookFormatError) -> Response:
         return error_response(400, exc.message, exc.errors or None)
@@ -91,6 +109,16 @@ def register_error_handlers(app: Flask) -> None:
         for key, value in exc.get_headers():
             if key.lower() == "retry-after":
                 response.headers[key] = value
+        return response
+
+    @app.errorhandler(RateLimitExceeded)
+    def too_many_requests(exc: RateLimitExceeded) -> Response:
+        """Over a rate limit: the envelope, for pages too (a client that hammers sign-in reads it)."""
+        wait = retry_after(exc)
+        response = error_response(
+            429, f"Too many requests: at most {exc.limit.limit} from one client. Try again in {wait} seconds."
+        )
+        response.headers["Retry-After"] = str(wait)
         return response
 
     @app.errorhandler(PyMongoError)

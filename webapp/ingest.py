@@ -15,6 +15,7 @@ from typing import Any
 from flask import current_app
 from pymongo.errors import PyMongoError
 
+from .errors import DB_UNAVAILABLE
 from .models import WRITE_LOCK, Conversation, Message, PendingUpdate, WebhookEvent, utcnow
 from .notify import Changes, notify
 from .whatsapp.events import STATUS_RANK, Business, Event, MessageEvent, ReactionEvent, StatusEvent
@@ -93,10 +94,10 @@ def replay_event(event: WebhookEvent) -> Receipt:
 def _process(event: WebhookEvent, events: list[Event], ignored: list[str]) -> Receipt:
     try:
         report = apply_events(events)
-    except PyMongoError:
+    except DB_UNAVAILABLE:  # the database went away: answer 503, and WhatsApp delivers it again
         _record_failure(event, "database error while processing; retry or replay")
         raise
-    except Exception as exc:  # a bug must not lose the delivery: it is stored and can be replayed
+    except Exception as exc:  # a bug, or data the database refuses: the delivery is stored and can be replayed
         log.exception("processing webhook event %s failed", event.pk)
         _record_failure(event, f"{type(exc).__name__}: {exc}")
         return Receipt(str(event.pk), "failed", Report(ignored=ignored), error=str(exc))
@@ -191,11 +192,16 @@ def _status_error(event: StatusEvent) -> dict[str, Any] | None:
         return None
     first = event.errors[0] if event.errors else {}
     details = first.get("error_data", {}).get("details") if isinstance(first.get("error_data"), dict) else None
-    return {
-        "code": first.get("code"),
-        "title": first.get("title") or "Message failed to send",
-        "details": details or first.get("message"),
+    code = first.get("code")
+    return {  # typed: WhatsApp's error object is raw JSON, this is what the API shows
+        "code": code if isinstance(code, int | str) and not isinstance(code, bool) else None,
+        "title": _text(first.get("title")) or "Message failed to send",
+        "details": _text(details) or _text(first.get("message")),
     }
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
 
 
 def _apply_status(event: StatusEvent, report: Report, *, deferrable: bool = True) -> None:

@@ -16,6 +16,13 @@
   };
   const timeOf = (element) => Date.parse($("time[datetime]", element)?.dateTime || element.dataset.last || "") || 0;
 
+  // --- the session's CSRF token: on every htmx request and on our own fetch calls -------------
+
+  const csrfToken = $('meta[name="csrf-token"]')?.content || "";
+  document.addEventListener("htmx:configRequest", (event) => {
+    event.detail.headers["X-CSRFToken"] = csrfToken;
+  });
+
   // --- times: the viewer's own clock decides "today", "Yesterday" and the weekday -------------
 
   const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
@@ -129,7 +136,9 @@
     const chat = openChat();
     if (!chat || document.visibilityState !== "visible") return;
     clearTimeout(readTimer);
-    const read = () => fetch(chat.dataset.readUrl, { method: "POST", headers: { Accept: "application/json" } });
+    const read = () => fetch(chat.dataset.readUrl, {
+      method: "POST", headers: { Accept: "application/json", "X-CSRFToken": csrfToken },
+    });
     readTimer = setTimeout(() => read().catch(() => {}), 150); // if it fails, the next catch-up reads again
   }
 
@@ -227,8 +236,30 @@
     if (connectedBefore) catchUp(); // whatever happened while we were away
     connectedBefore = true;
   });
-  socket.on("disconnect", () => online(false));
-  socket.on("connect_error", () => online(false));
+  // The server refused the connection or closed it (signed out, here or in another tab): the page
+  // reloads, and the server sends it to the sign-in page if the session is over. At most once a
+  // minute, so a page the server keeps refusing does not reload in a loop.
+  const signInAgain = () => {
+    const last = Number(sessionStorage.getItem("inbox:signInReload") || 0);
+    if (Date.now() - last < 60000) return;
+    sessionStorage.setItem("inbox:signInReload", String(Date.now()));
+    window.location.reload();
+  };
+  let leaving = false; // this page is signing out: its socket closes with it, quietly
+  document.addEventListener("submit", (event) => {
+    if (!event.target.closest(".sign-out")) return;
+    leaving = true;
+    socket.disconnect();
+  });
+  socket.on("disconnect", (reason) => {
+    if (leaving) return;
+    online(false);
+    if (reason === "io server disconnect") signInAgain();
+  });
+  socket.on("connect_error", () => {
+    online(false);
+    if (!socket.active) signInAgain(); // refused by the server, not a network error: no retry
+  });
 
   socket.on("message:new", (message) => {
     if (openChat()?.dataset.chatWaId !== message.wa_id) return;

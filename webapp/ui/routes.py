@@ -11,16 +11,15 @@ from flask.typing import ResponseReturnValue
 from htmx_flask import Htmx, request
 
 from .. import inbox
+from ..auth import sent_by
 from ..errors import APIError
 from ..outbound import send_text
-from ..validation import Text, validate
+from ..schemas import COMPOSER_FORM, CONTACT_PATH, MESSAGE_PAGE_QUERY, PAGE_QUERY, SEARCH_QUERY
 from . import views
 
 bp = Blueprint("ui", __name__)
 
 LIST_PAGE = 50
-WA_ID = Text("wa_id", phone=True, max_length=16)
-SENT_BY = "inbox"
 
 
 @bp.record_once
@@ -33,8 +32,16 @@ def _partial() -> bool:
     return bool(request.htmx) and not request.htmx.history_restore_request
 
 
-def _wa_id(raw: str) -> str:
-    return validate({"wa_id": raw}, [WA_ID], what="wa_id")["wa_id"]
+def _wa_id() -> str:
+    return CONTACT_PATH.validate(request)["wa_id"]
+
+
+def _search_text() -> str:
+    """The search box's text: `q` when it is valid, else nothing (an error page shows no results)."""
+    try:
+        return PAGE_QUERY.validate(request)["q"] or ""
+    except APIError:
+        return ""
 
 
 def _list(query: str = "", before: str | None = None) -> dict[str, Any]:
@@ -48,7 +55,7 @@ def _list(query: str = "", before: str | None = None) -> dict[str, Any]:
 
 
 def _page(chat: views.Chat | None, **context: Any) -> str:
-    query = request.args.get("q", "").strip()[:100]
+    query = _search_text()
     return render_template(
         "inbox.html", chat=chat, business_initials=views.initials(current_app.config["BUSINESS_NAME"]),
         **_list(query), **context,
@@ -76,7 +83,7 @@ def index() -> ResponseReturnValue:
 @bp.get("/c/<wa_id>")
 def chat(wa_id: str) -> ResponseReturnValue:
     """Open a conversation: it is read now, in every open tab."""
-    conversation = inbox.get_conversation(_wa_id(wa_id))
+    conversation = inbox.get_conversation(_wa_id())
     inbox.mark_read(conversation)
     view = views.chat(conversation, inbox.message_page(conversation))
     if _partial():
@@ -87,19 +94,15 @@ def chat(wa_id: str) -> ResponseReturnValue:
 @bp.get("/ui/conversations")
 def conversation_rows() -> ResponseReturnValue:
     """List rows: search results as the agent types, the next page, or the whole list after a reconnect."""
-    args = validate(
-        request.args,
-        [Text("q", required=False, max_length=100), Text("before", required=False, phone=True)],
-        what="query",
-    )
+    args = SEARCH_QUERY.validate(request)
     return render_template("partials/_conversation_list.html", **_list(args["q"] or "", args["before"]))
 
 
 @bp.get("/c/<wa_id>/messages")
 def messages(wa_id: str) -> ResponseReturnValue:
     """The latest page of bubbles (a catch-up after a reconnect), or the page before `before`."""
-    args = validate(request.args, [Text("before", required=False, max_length=256)], what="query")
-    conversation = inbox.get_conversation(_wa_id(wa_id))
+    args = MESSAGE_PAGE_QUERY.validate(request)
+    conversation = inbox.get_conversation(_wa_id())
     page = inbox.message_page(conversation, before_id=args["before"])
     return render_template("partials/_message_page.html", chat=views.chat(conversation, page))
 
@@ -122,10 +125,7 @@ def send(wa_id: str) -> ResponseReturnValue:
     header (that would need a CORS preflight), so a cross-site request cannot send as the business."""
     if not request.htmx:
         raise APIError(400, "Send messages from the inbox page.")
-    conversation = inbox.get_conversation(_wa_id(wa_id))
-    body = validate(
-        request.form, [Text("body", max_length=current_app.config["MESSAGE_MAX_LENGTH"], strip=False)],
-        what="message",
-    )["body"]
-    message = send_text(conversation.wa_id, body, sent_by=SENT_BY)
+    conversation = inbox.get_conversation(_wa_id())
+    body = COMPOSER_FORM.validate(request)["body"]
+    message = send_text(conversation.wa_id, body, sent_by=sent_by())
     return render_template("partials/_message.html", b=views.bubble(message, contact_name=conversation.contact_name))

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, current_app, request
 
 from ..errors import APIError, envelope
 from ..ingest import receive_webhook
+from ..schemas import WEBHOOK_HANDSHAKE_QUERY
 from ..whatsapp.signature import SignatureVerdict, verify
 
 bp = Blueprint("webhook", __name__)
@@ -15,14 +16,15 @@ bp = Blueprint("webhook", __name__)
 def verify_subscription() -> Response:
     """Meta's handshake: echo hub.challenge when the verify token is ours."""
     token = current_app.config["WHATSAPP_VERIFY_TOKEN"]
-    given = request.args.get("hub.verify_token", "")
+    args = WEBHOOK_HANDSHAKE_QUERY.validate(request)
+    given = args["hub.verify_token"] or ""
     if (
         token
-        and request.args.get("hub.mode") == "subscribe"
+        and args["hub.mode"] == "subscribe"
         and hmac.compare_digest(given.encode(), token.encode())
-        and request.args.get("hub.challenge")
+        and args["hub.challenge"]
     ):
-        return Response(request.args["hub.challenge"], 200, mimetype="text/plain")
+        return Response(args["hub.challenge"], 200, mimetype="text/plain")
     raise APIError(403, "Verification failed: hub.mode must be subscribe and hub.verify_token must match.")
 
 

@@ -12,6 +12,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from ..storable import problems as storage_problems
 from .events import (
     STATUS_RANK,
     Business,
@@ -25,6 +26,7 @@ from .events import (
 
 PHONE_RE = re.compile(r"^\+?[0-9]{5,20}$")
 MAX_ERRORS = 20
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # JSON's spelling of a (maybe lone) surrogate
 
 
 class WebhookFormatError(ValueError):
@@ -45,11 +47,19 @@ def decode_json(raw: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise WebhookFormatError(f"The request body is not UTF-8 (byte {exc.start}).") from None
     try:
-        return json.loads(text)
+        body = json.loads(text)
     except json.JSONDecodeError as exc:
         raise WebhookFormatError(
             f"The request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}."
         ) from None
+    except RecursionError:
+        raise WebhookFormatError("The request body is nested too deeply.") from None
+    if SURROGATE_ESCAPE.search(text):
+        # "\ud800" alone is valid JSON but no text: it could be stored raw, never processed.
+        problems = storage_problems(body, keys=False)
+        if problems:
+            raise WebhookFormatError("The request body holds text that is not valid Unicode.", problems)
+    return body
 
 
 def digits(number: str) -> str:
@@ -119,6 +129,14 @@ class _Reader:
             self.problem(f"{path}.{key}", "must be a phone number (digits, optionally with a leading +)")
             return None
         return digits(value)
+
+    def storable(self, value: Any, path: str) -> bool:
+        """Parts kept as documents (a message's content, context and errors, a status's errors)
+        may hold no key that MongoDB reads as an operator (`$…`) or a path (`a.b`)."""
+        problems = storage_problems(value, path)
+        for where, problem in problems.items():
+            self.problem(where, problem)
+        return not problems
 
     def timestamp(self, parent: dict[str, Any], path: str) -> datetime | None:
         if "timestamp" not in parent:
@@ -251,6 +269,9 @@ class _Reader:
             self.problem(f"{path}.context", "must be an object")
             return
         errors = message.get("errors") if isinstance(message.get("errors"), list) else []
+        kept = [(f"{path}.context", context), (f"{path}.errors", errors), (f"{path}.{mtype}", message.get(mtype))]
+        if not all([self.storable(value, where) for where, value in kept]):
+            return
         common = {
             "wamid": wamid,
             "business": business,
@@ -307,6 +328,8 @@ class _Reader:
         errors = status.get("errors")
         if errors is not None and not isinstance(errors, list):
             self.problem(f"{path}.errors", "must be an array")
+            return
+        if not self.storable(errors, f"{path}.errors"):
             return
         if wamid is None or name is None or timestamp is None:
             return
