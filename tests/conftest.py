@@ -19,7 +19,7 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from devdb.launcher import DevDB, free_port
+from devdb.launcher import DevDB, free_port, stop_process
 from tests.auth_helpers import AgentClient, Credentials, credentials_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,13 +157,7 @@ class LiveServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 @pytest.fixture

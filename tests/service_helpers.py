@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from devdb.launcher import free_port
+from devdb.launcher import free_port, stop_process
 
 
 class RedisServer:
@@ -58,14 +58,7 @@ class RedisServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 @pytest.fixture
