@@ -18,7 +18,7 @@ from flask import current_app, has_request_context, render_template
 from .. import inbox
 from ..models import Conversation, Message, as_utc, iso, status_name, utcnow
 from ..whatsapp.events import STATUS_RANK
-from ..whatsapp.preview import interactive_title
+from ..whatsapp.preview import dig, interactive_title, stripped
 
 AVATAR_TONES = 8
 MEDIA = {
@@ -28,21 +28,6 @@ MEDIA = {
     "document": ("document", "Document"),
     "sticker": ("sticker", "Sticker"),
 }
-
-
-def _get(content: Any, *keys: str | int) -> Any:
-    for key in keys:
-        if isinstance(key, int):
-            content = content[key] if isinstance(content, list) and len(content) > key else None
-        elif isinstance(content, dict):
-            content = content.get(key)
-        else:
-            return None
-    return content
-
-
-def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
 
 
 def _number(value: Any) -> float | None:
@@ -101,10 +86,10 @@ def tick_for(status: str | None, error: dict[str, Any] | None = None, anchor: st
         return Tick(status)
     error = error or {}
     code = error.get("code")
-    title = _text(error.get("title")) or "Message failed to send"
+    title = stripped(error.get("title")) or "Message failed to send"
     if code not in (None, ""):
         title = f"{title} ({code})"
-    return Tick("failed", title, _text(error.get("details")), anchor)
+    return Tick("failed", title, stripped(error.get("details")), anchor)
 
 
 # --- bubbles -----------------------------------------------------------------------------------
@@ -172,67 +157,67 @@ class Bubble:
 def _content_fields(message: Message) -> dict[str, Any]:
     """kind and what it shows, for each message type WhatsApp sends."""
     content, mtype = message.content, message.type
-    caption = _text(_get(content, "caption"))
+    caption = stripped(dig(content, "caption"))
     if mtype == "text":
-        return {"kind": "text", "text": _text(_get(content, "body")) or str(_get(content, "body") or "")}
+        return {"kind": "text", "text": stripped(dig(content, "body")) or str(dig(content, "body") or "")}
     if mtype in MEDIA:
         icon, title = MEDIA[mtype]
-        subtitle = _text(_get(content, "mime_type"))
-        if mtype == "audio" and _get(content, "voice") is True:
+        subtitle = stripped(dig(content, "mime_type"))
+        if mtype == "audio" and dig(content, "voice") is True:
             icon, title = "voice", "Voice message"
         if mtype == "document":
-            title = _text(_get(content, "filename")) or title
-        if mtype == "sticker" and _get(content, "animated") is True:
+            title = stripped(dig(content, "filename")) or title
+        if mtype == "sticker" and dig(content, "animated") is True:
             title = "Animated sticker"
         return {"kind": "media", "icon": icon, "title": title, "subtitle": subtitle, "text": caption}
     if mtype == "location":
-        lat, lng = _number(_get(content, "latitude")), _number(_get(content, "longitude"))
+        lat, lng = _number(dig(content, "latitude")), _number(dig(content, "longitude"))
         coords = f"{lat:.5f}, {lng:.5f}" if lat is not None and lng is not None else ""
         map_url = f"https://www.openstreetmap.org/?mlat={lat}&mlon={lng}#map=16/{lat}/{lng}" if coords else ""
         return {
             "kind": "location",
             "icon": "location",
-            "title": _text(_get(content, "name")) or "Location",
-            "subtitle": _text(_get(content, "address")) or coords,
+            "title": stripped(dig(content, "name")) or "Location",
+            "subtitle": stripped(dig(content, "address")) or coords,
             "map_url": map_url,
         }
     if mtype == "contacts":
         cards = []
         for item in content if isinstance(content, list) else []:
-            name = _text(_get(item, "name", "formatted_name")) or " ".join(
-                filter(None, (_text(_get(item, "name", "first_name")), _text(_get(item, "name", "last_name"))))
+            name = stripped(dig(item, "name", "formatted_name")) or " ".join(
+                filter(None, (stripped(dig(item, "name", "first_name")), stripped(dig(item, "name", "last_name"))))
             )
-            phones = [_text(_get(p, "phone")) for p in _get(item, "phones") or [] if _text(_get(p, "phone"))]
-            cards.append(Card(name or "Contact", phones, _text(_get(item, "org", "company"))))
+            phones = [stripped(dig(p, "phone")) for p in dig(item, "phones") or [] if stripped(dig(p, "phone"))]
+            cards.append(Card(name or "Contact", phones, stripped(dig(item, "org", "company"))))
         return {"kind": "contacts", "icon": "contact", "cards": cards or [Card("Contact", [])]}
     if mtype == "interactive":
-        kind = _get(content, "type")
-        reply = _get(content, kind) if isinstance(kind, str) else None
+        kind = dig(content, "type")
+        reply = dig(content, kind) if isinstance(kind, str) else None
         label = {"button_reply": "Button reply", "list_reply": "List reply"}.get(kind, "Interactive reply")
         return {
             "kind": "reply",
             "title": interactive_title(content) or label,
-            "subtitle": _text(_get(reply, "description")),
+            "subtitle": stripped(dig(reply, "description")),
             "text": label,
         }
     if mtype == "button":
-        return {"kind": "reply", "title": _text(_get(content, "text")) or _text(_get(content, "payload")) or "Button",
-                "text": "Button reply"}
+        title = stripped(dig(content, "text")) or stripped(dig(content, "payload")) or "Button"
+        return {"kind": "reply", "title": title, "text": "Button reply"}
     if mtype == "system":
-        return {"kind": "system", "text": _text(_get(content, "body")) or "System message"}
+        return {"kind": "system", "text": stripped(dig(content, "body")) or "System message"}
     if mtype == "order":
-        items = _get(content, "product_items")
+        items = dig(content, "product_items")
         count = len(items) if isinstance(items, list) else 0
         return {"kind": "media", "icon": "order", "title": "Order",
                 "subtitle": f"{count} item{'s' if count != 1 else ''}" if count else "",
-                "text": _text(_get(content, "text"))}
+                "text": stripped(dig(content, "text"))}
     first_error = message.errors[0] if message.errors else {}
-    reason = _text(first_error.get("title")) or _text(_get(first_error, "error_data", "details"))
+    reason = stripped(first_error.get("title")) or stripped(dig(first_error, "error_data", "details"))
     return {"kind": "unsupported", "text": "unsupported message", "subtitle": reason}
 
 
 def _quote(message: Message, quoted: dict[str, Message], contact_name: str | None) -> Quote | None:
-    quoted_id = _get(message.context, "id")
+    quoted_id = dig(message.context, "id")
     if not isinstance(quoted_id, str) or not quoted_id:
         return None
     original = quoted.get(quoted_id)
@@ -257,7 +242,7 @@ def bubble(message: Message, *, quoted: dict[str, Message] | None = None, contac
         type=message.type,
         timestamp=message.timestamp,
         quote=_quote(message, quoted, contact_name),
-        forwarded=bool(_get(message.context, "forwarded")),
+        forwarded=bool(dig(message.context, "forwarded")),
         reactions=reaction_emojis(message),
         tick=tick_for(message.status, message.error, message.id) if message.direction == "outbound" else None,
         **_content_fields(message),

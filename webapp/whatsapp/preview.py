@@ -10,22 +10,27 @@ KNOWN_TYPES = frozenset(
 )
 
 
-def _get(content: Any, *keys: str) -> Any:
+def dig(content: Any, *keys: str | int) -> Any:
+    """content[key][key]…, or None where WhatsApp's JSON has no such object, list item or key."""
     for key in keys:
-        if not isinstance(content, dict):
+        if isinstance(key, int):
+            content = content[key] if isinstance(content, list) and len(content) > key else None
+        elif isinstance(content, dict):
+            content = content.get(key)
+        else:
             return None
-        content = content.get(key)
     return content
 
 
-def _text(value: Any) -> str:
+def stripped(value: Any) -> str:
+    """A string value without surrounding space; "" for anything else."""
     return value.strip() if isinstance(value, str) else ""
 
 
 def interactive_title(content: Any) -> str:
-    kind = _get(content, "type")
-    reply = _get(content, kind) if isinstance(kind, str) else None
-    return _text(_get(reply, "title")) or _text(_get(reply, "description"))
+    kind = dig(content, "type")
+    reply = dig(content, kind) if isinstance(kind, str) else None
+    return stripped(dig(reply, "title")) or stripped(dig(reply, "description"))
 
 
 def preview(mtype: str, content: Any, limit: int = 120) -> str:
@@ -35,33 +40,33 @@ def preview(mtype: str, content: Any, limit: int = 120) -> str:
 
 
 def _preview(mtype: str, content: Any) -> str:
-    caption = _text(_get(content, "caption"))
+    caption = stripped(dig(content, "caption"))
     match mtype:
         case "text":
-            return _text(_get(content, "body"))
+            return stripped(dig(content, "body"))
         case "image":
             return f"📷 {caption or 'Photo'}"
         case "video":
             return f"🎥 {caption or 'Video'}"
         case "audio":
-            return "🎤 Voice message" if _get(content, "voice") else "🎵 Audio"
+            return "🎤 Voice message" if dig(content, "voice") else "🎵 Audio"
         case "document":
-            return f"📄 {_text(_get(content, 'filename')) or caption or 'Document'}"
+            return f"📄 {stripped(dig(content, 'filename')) or caption or 'Document'}"
         case "sticker":
             return "Sticker"
         case "location":
-            return f"📍 {_text(_get(content, 'name')) or _text(_get(content, 'address')) or 'Location'}"
+            return f"📍 {stripped(dig(content, 'name')) or stripped(dig(content, 'address')) or 'Location'}"
         case "contacts":
             first = content[0] if isinstance(content, list) and content else None
-            return f"👤 {_text(_get(first, 'name', 'formatted_name')) or 'Contact'}"
+            return f"👤 {stripped(dig(first, 'name', 'formatted_name')) or 'Contact'}"
         case "interactive":
             return interactive_title(content) or "Interactive reply"
         case "button":
-            return _text(_get(content, "text")) or _text(_get(content, "payload")) or "Button reply"
+            return stripped(dig(content, "text")) or stripped(dig(content, "payload")) or "Button reply"
         case "reaction":
-            return f"Reacted {_text(_get(content, 'emoji'))}".strip()
+            return f"Reacted {stripped(dig(content, 'emoji'))}".strip()
         case "system":
-            return _text(_get(content, "body")) or "System message"
+            return stripped(dig(content, "body")) or "System message"
         case "order":
             return "🛒 Order"
         case _:
