@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 from werkzeug.datastructures import Headers
 
 from webapp.auth import accounts, csrf, tokens
+from webapp.auth.documents import Agent
 from webapp.auth.passwords import hash_password
-from webapp.models import Agent
 
 TEST_PASSWORD = "correct horse battery staple"
 AGENT_EMAIL = "agent@example.test"

@@ -44,7 +44,7 @@ def timed(fn: Callable[[], Any], runs: int) -> dict[str, float]:
 
 def run(uri: str) -> None:
     from webapp import create_app
-    from webapp.models import Conversation, Message
+    from webapp.inbox.documents import Conversation, Message
 
     app = create_app({"APP_ENV": "test", "MONGODB_URI": uri, "SOCKETIO_ASYNC_MODE": "threading",
                       "SIMULATE_DELIVERY": False, "BUSINESS_DISPLAY_NUMBER": BUSINESS, "PHONE_NUMBER_ID": PHONE_ID})

@@ -11,7 +11,8 @@ from flask.testing import FlaskClient
 
 from tests.conftest import BUSINESS_NUMBER, PHONE_NUMBER_ID
 from tests.payloads import NEHA, RAVI, inbound, meta_body, outbound, raw, status, statuses, text, value
-from webapp.models import Conversation, Message, WebhookEvent
+from webapp.inbox.documents import Conversation, Message
+from webapp.webhooks.documents import WebhookEvent
 
 T0 = 1754400000  # 2025-08-05T13:20:00Z
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")

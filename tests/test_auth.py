@@ -21,7 +21,9 @@ from tests.conftest import LiveServer
 from tests.payloads import RAVI, inbound, raw, text
 from tests.ui_helpers import eventually
 from webapp.auth import PUBLIC_ENDPOINTS, accounts, passwords
-from webapp.models import Agent, AgentSession, Conversation, Message, WebhookEvent
+from webapp.auth.documents import Agent, AgentSession
+from webapp.inbox.documents import Conversation, Message
+from webapp.webhooks.documents import WebhookEvent
 
 # The public endpoints, written out: adding one to the allowlist must show up here too.
 PUBLIC = {"auth.login", "webhook.verify_subscription", "webhook.receive", "health.healthz", "health.readyz",
@@ -345,7 +347,7 @@ def test_seed_demo_makes_no_agent_outside_development(make_app: Callable[..., Fl
 def test_an_existing_development_database_without_agents_gets_one(make_app: Callable[..., Flask]) -> None:
     app = make_app(APP_ENV="development")
     with app.app_context():
-        from webapp.ingest import receive_webhook
+        from webapp.webhooks.receive import receive_webhook
         from webapp.whatsapp.signature import SignatureVerdict
 
         receive_webhook(raw(inbound(text("Already here"))), signature=SignatureVerdict.NOT_CHECKED)
@@ -359,7 +361,7 @@ def test_an_existing_development_database_without_agents_gets_one(make_app: Call
 
 def test_every_app_in_a_process_checks_its_sockets(make_app: Callable[..., Flask]) -> None:
     """Each create_app() makes a new Socket.IO server; each must refuse the anonymous."""
-    from webapp.extensions import socketio as server
+    from webapp.core.extensions import socketio as server
 
     for app in (make_app(), make_app()):
         visitor = server.test_client(app, flask_test_client=anonymous(app))

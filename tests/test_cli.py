@@ -9,7 +9,8 @@ from flask import Flask
 
 from tests.conftest import BUSINESS_NUMBER
 from tests.payloads import RAVI, inbound, raw, status, statuses, text, wamid
-from webapp.models import Conversation, Message, WebhookEvent
+from webapp.inbox.documents import Conversation, Message
+from webapp.webhooks.documents import WebhookEvent
 
 
 def run(app: Flask, *args: str):

@@ -10,7 +10,7 @@ from flask import Flask
 
 from tests.auth_helpers import AgentClient
 from tests.payloads import RAVI, inbound, raw, text
-from webapp.models import Conversation, Message
+from webapp.inbox.documents import Conversation, Message
 
 META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 

@@ -168,7 +168,7 @@ def test_application_logs_are_json_with_the_request_id(tmp_path: Path, capsys: p
         down = client.get("/readyz", headers={"X-Request-ID": "ready-check-1"})
     assert down.status_code == 503
     lines = json_lines(capsys.readouterr().err)
-    warnings = [line for line in lines if line["logger"] == "webapp.health"]
+    warnings = [line for line in lines if line["logger"] == "webapp.core.health"]
     assert len(warnings) == 1
     assert warnings[0]["level"] == "WARNING" and warnings[0]["request_id"] == "ready-check-1"
     assert "the database at mongodb://***@127.0.0.1" in warnings[0]["message"]

@@ -37,7 +37,7 @@ from tests.ui_helpers import screenshot
 from webapp import schemas
 from webapp.apidocs.components import META_EXAMPLE, WRAPPER_EXAMPLE
 from webapp.apidocs.openapi import OPERATIONS
-from webapp.inbox import MAX_PAGE
+from webapp.inbox.queries import MAX_PAGE
 
 T0 = 1754400000
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}

@@ -14,10 +14,11 @@ from werkzeug.datastructures import MultiDict
 from tests.conftest import BUSINESS_NUMBER
 from tests.payloads import RAVI, failure, inbound, message, meta_body, raw, status, statuses, text, value
 from webapp import schemas
-from webapp.errors import APIError
-from webapp.models import Conversation, Message, PendingUpdate, WebhookEvent
-from webapp.storable import problems
+from webapp.core.errors import APIError
+from webapp.core.storable import problems
+from webapp.inbox.documents import Conversation, Message, PendingUpdate
 from webapp.validation import Int, Phone, Schema, Text
+from webapp.webhooks.documents import WebhookEvent
 
 T0 = 1754400000
 
@@ -413,12 +414,12 @@ def test_a_delivery_the_database_refuses_is_stored_as_failed_not_a_server_error(
     replay, not a 500 that WhatsApp would send again for ever."""
     from pymongo.errors import WriteError
 
-    import webapp.ingest
+    import webapp.webhooks.receive
 
     def refuse(events: Any) -> None:
         raise WriteError("invalid value (nested arrays are not supported)", 2)
 
-    monkeypatch.setattr(webapp.ingest, "apply_events", refuse)
+    monkeypatch.setattr(webapp.webhooks.receive, "apply_events", refuse)
     response = post_webhook(client, inbound(text("hi", timestamp=T0)))
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["data"]["outcome"] == "failed"

@@ -12,7 +12,9 @@ import pytest
 from flask import Flask
 
 from tests.payloads import RAVI, inbound, raw, text
-from webapp.models import ApiToken, Message, utcnow
+from webapp.auth.documents import ApiToken
+from webapp.core.clock import utcnow
+from webapp.inbox.documents import Message
 
 TOKEN_LINE = re.compile(r"^(wai_[A-Za-z0-9_-]{40,})$", re.MULTILINE)
 

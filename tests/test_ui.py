@@ -30,8 +30,8 @@ from tests.payloads import (
     wamid,
 )
 from tests.ui_helpers import PHONE, Pages, api, eventually, post, screenshot
-from webapp.demo import demo_bodies
-from webapp.ingest import receive_webhook
+from webapp.demo.bodies import demo_bodies
+from webapp.webhooks.receive import receive_webhook
 from webapp.whatsapp.signature import SignatureVerdict
 
 StartServer = Callable[..., LiveServer]

@@ -31,7 +31,8 @@ from tests.payloads import (
     wamid,
     wrapper_body,
 )
-from webapp.models import Conversation, Message, PendingUpdate, WebhookEvent
+from webapp.inbox.documents import Conversation, Message, PendingUpdate
+from webapp.webhooks.documents import WebhookEvent
 from webapp.whatsapp.signature import sign
 
 T0 = 1754400000  # 2025-08-05T13:20:00Z

@@ -1,4 +1,10 @@
-"""A WhatsApp-Web-style team inbox on the WhatsApp Business (Cloud) API."""
+"""A WhatsApp-Web-style team inbox on the WhatsApp Business (Cloud) API.
+
+create_app() is the one place the parts meet: settings, the database, the extensions, every
+blueprint, the event bus's subscribers and the CLI commands. The packages below it never import
+it, and each imports only the layers beneath it: core → whatsapp → inbox, auth → webhooks, api,
+ui, demo.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +16,19 @@ from typing import Any
 from dotenv import load_dotenv
 from flask import Flask
 
-from .config import ConfigError, Settings
-from .db import DatabaseUnavailable, connect
-from .extensions import socketio
-from .rate_limits import apply_limits, init_rate_limits
-from .request_log import configure_logging, init_request_log
-from .security import init_security
+from . import api, apidocs, auth, demo, inbox, ui, webhooks
+from .core import bus, errors, health
+from .core.config import ConfigError, Settings
+from .core.db import DatabaseUnavailable, connect
+from .core.extensions import socketio
+from .core.logs import configure_logging, init_request_log
+from .core.rate_limits import apply_limits, init_rate_limits
+from .core.security import init_security
+from .demo import delivery
+from .ui import push
 
 ROOT = Path(__file__).resolve().parent.parent
+DOCUMENTS = (*inbox.DOCUMENTS, *webhooks.DOCUMENTS, *auth.DOCUMENTS)
 
 # Eventlet is in maintenance mode; the async mode is a setting (SOCKETIO_ASYNC_MODE=threading works).
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
@@ -46,7 +57,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     init_request_log(app)  # first: its hooks see every request, answered by whichever hook
 
     try:
-        connect(settings.MONGODB_URI, settings.MONGODB_TIMEOUT_MS)
+        connect(settings.MONGODB_URI, settings.MONGODB_TIMEOUT_MS, DOCUMENTS)
     except (ConfigError, DatabaseUnavailable) as exc:
         raise StartupError(str(exc)) from None
 
@@ -54,17 +65,21 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     init_security(app, settings)  # after Socket.IO: ProxyFix wraps its middleware too
     init_rate_limits(app)
 
-    from . import api, apidocs, auth, cli, errors, health, ui, webhook
+    events = bus.init_app(app)
+    push.subscribe(events)  # every change reaches every open browser
+    if settings.SIMULATE_DELIVERY:
+        delivery.subscribe(events)  # demo mode: app-sent messages get delivered and read
 
     app.register_blueprint(api.bp)
-    app.register_blueprint(webhook.bp)
+    app.register_blueprint(webhooks.bp)
     app.register_blueprint(ui.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(apidocs.bp)  # /openapi.json and /docs
     auth.init_app(app)  # default deny: every route but auth.guard.PUBLIC_ENDPOINTS needs sign-in
     errors.register_error_handlers(app)
-    cli.register(app)
-    apply_limits(app)  # last: after every blueprint (the sign-in view too)
+    webhooks.register_cli(app)
+    demo.register_cli(app)
+    apply_limits(app, api=api.bp, webhook=webhooks.bp)  # last: after every blueprint (the sign-in view too)
     return app
 
 

@@ -8,7 +8,7 @@ pages ignore names they do not know: Meta and browsers may add some, and they ar
 
 from __future__ import annotations
 
-from .inbox import DEFAULT_PAGE, MAX_PAGE
+from .inbox.queries import DEFAULT_PAGE, MAX_PAGE
 from .validation import Int, Phone, Schema, Setting, Text
 
 RAVI = "919937320320"  # the example contact in the README and the demo inbox

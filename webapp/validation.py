@@ -21,8 +21,8 @@ from typing import Any, Literal
 from flask import Request, current_app
 from werkzeug.datastructures import MultiDict
 
-from . import storable
-from .errors import APIError
+from .core import storable
+from .core.errors import APIError
 
 Location = Literal["query", "path", "json", "form"]
 

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from .. import inbox
 from ..auth import sent_by
-from ..errors import APIError, envelope
-from ..outbound import send_text
+from ..core.errors import APIError, envelope
+from ..inbox import queries as inbox
+from ..inbox.sending import send_text
 from ..schemas import CONTACT_PATH, CONVERSATIONS_QUERY, MESSAGES_QUERY, NO_QUERY, SEND_MESSAGE
 
 bp = Blueprint("api", __name__, url_prefix="/api")

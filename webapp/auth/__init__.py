@@ -12,6 +12,7 @@ from flask import Flask, g
 
 from . import cli, csrf, sockets
 from .accounts import Principal
+from .documents import DOCUMENTS
 from .guard import PUBLIC_ENDPOINTS, current_principal, require_sign_in, sent_by
 from .routes import bp, login
 
@@ -29,4 +30,5 @@ def init_app(app: Flask) -> None:
         return {"signed_in": g.get("principal"), "csrf_token": csrf.token}
 
 
-__all__ = ["LOGIN_ENDPOINT", "PUBLIC_ENDPOINTS", "Principal", "current_principal", "init_app", "login", "sent_by"]
+__all__ = ["DOCUMENTS", "LOGIN_ENDPOINT", "PUBLIC_ENDPOINTS", "Principal", "current_principal", "init_app", "login",
+           "sent_by"]

@@ -16,8 +16,9 @@ from typing import Any
 from flask import current_app, session
 from mongoengine import NotUniqueError
 
-from ..models import Agent, AgentSession, utcnow
+from ..core.clock import utcnow
 from . import csrf, tokens
+from .documents import Agent, AgentSession
 from .passwords import DUMMY_HASH, hash_password, password_problem, verify_password
 
 SESSION_KEY = "sid"

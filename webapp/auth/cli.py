@@ -7,7 +7,7 @@ from datetime import datetime
 import click
 from flask import Flask
 
-from ..models import as_utc
+from ..core.clock import as_utc
 from . import accounts, tokens
 
 

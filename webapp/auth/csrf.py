@@ -12,7 +12,7 @@ import secrets
 
 from flask import request, session
 
-from ..errors import CSRFError
+from ..core.errors import CSRFError
 
 SESSION_KEY = "csrf"
 HEADER = "X-CSRFToken"

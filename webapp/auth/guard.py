@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from flask import Response, current_app, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
-from ..errors import error_response, wants_json
+from ..core.errors import error_response, wants_json
 from . import accounts, csrf
 from .tokens import TokenError
 

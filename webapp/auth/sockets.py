@@ -10,7 +10,7 @@ from typing import Any
 from flask import request
 from flask_socketio import ConnectionRefusedError, join_room  # python-socketio's: it carries our message
 
-from ..extensions import socketio
+from ..core.extensions import socketio
 from . import accounts
 from .tokens import TokenError
 

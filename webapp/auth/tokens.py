@@ -11,7 +11,7 @@ import secrets
 
 from mongoengine import NotUniqueError
 
-from ..models import ApiToken
+from .documents import ApiToken
 
 TOKEN_PREFIX = "wai_"  # "WhatsApp inbox": makes a leaked token easy to recognise and search for
 SHOWN_PREFIX = len(TOKEN_PREFIX) + 6

@@ -1,4 +1,4 @@
-"""Pages and HTMX partials. Reads go through webapp.inbox, sending through webapp.outbound, and
+"""Pages and HTMX partials. Reads go through webapp.inbox.queries, sending through webapp.inbox.sending, and
 every bubble, tick and row is rendered by the partials in templates/partials/."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from htmx_flask import Htmx, request
 
-from .. import inbox
 from ..auth import sent_by
-from ..errors import APIError
-from ..outbound import send_text
+from ..core.errors import APIError, AppError
+from ..inbox import queries
+from ..inbox.sending import send_text
 from ..schemas import COMPOSER_FORM, CONTACT_PATH, MESSAGE_PAGE_QUERY, PAGE_QUERY, SEARCH_QUERY
 from . import views
 
@@ -40,12 +40,12 @@ def _search_text() -> str:
     """The search box's text: `q` when it is valid, else nothing (an error page shows no results)."""
     try:
         return PAGE_QUERY.validate(request)["q"] or ""
-    except APIError:
+    except AppError:
         return ""
 
 
 def _list(query: str = "", before: str | None = None) -> dict[str, Any]:
-    rows, has_more = inbox.conversations(limit=LIST_PAGE, query=query, before_wa_id=before)
+    rows, has_more = queries.conversations(limit=LIST_PAGE, query=query, before_wa_id=before)
     return {
         "rows": [views.row(c) for c in rows],
         "more_before": rows[-1].wa_id if has_more and rows else None,
@@ -62,8 +62,8 @@ def _page(chat: views.Chat | None, **context: Any) -> str:
     )
 
 
-@bp.errorhandler(APIError)
-def not_found_or_invalid(exc: APIError) -> ResponseReturnValue:
+@bp.errorhandler(AppError)
+def not_found_or_invalid(exc: AppError) -> ResponseReturnValue:
     if request.method == "POST":
         if not request.htmx:
             return render_template("partials/_composer_error.html", text=exc.message), exc.status
@@ -83,9 +83,9 @@ def index() -> ResponseReturnValue:
 @bp.get("/c/<wa_id>")
 def chat(wa_id: str) -> ResponseReturnValue:
     """Open a conversation: it is read now, in every open tab."""
-    conversation = inbox.get_conversation(_wa_id())
-    inbox.mark_read(conversation)
-    view = views.chat(conversation, inbox.message_page(conversation))
+    conversation = queries.get_conversation(_wa_id())
+    queries.mark_read(conversation)
+    view = views.chat(conversation, queries.message_page(conversation))
     if _partial():
         return render_template("partials/_chat.html", chat=view, partial=True)
     return _page(view)
@@ -102,12 +102,12 @@ def conversation_rows() -> ResponseReturnValue:
 def messages(wa_id: str) -> ResponseReturnValue:
     """The latest page of bubbles (a catch-up after a reconnect), or the page before `before`."""
     args = MESSAGE_PAGE_QUERY.validate(request)
-    conversation = inbox.get_conversation(_wa_id())
-    page = inbox.message_page(conversation, before_id=args["before"])
+    conversation = queries.get_conversation(_wa_id())
+    page = queries.message_page(conversation, before_id=args["before"])
     return render_template("partials/_message_page.html", chat=views.chat(conversation, page))
 
 
-def _composer_error(exc: APIError) -> ResponseReturnValue:
+def _composer_error(exc: AppError) -> ResponseReturnValue:
     problems = (exc.errors or {}).values()
     text = " ".join(f"The message {p}." for p in problems) if problems else exc.message
     response = current_app.make_response((render_template("partials/_composer_error.html", text=text), 422))
@@ -125,7 +125,7 @@ def send(wa_id: str) -> ResponseReturnValue:
     header (that would need a CORS preflight), so a cross-site request cannot send as the business."""
     if not request.htmx:
         raise APIError(400, "Send messages from the inbox page.")
-    conversation = inbox.get_conversation(_wa_id())
+    conversation = queries.get_conversation(_wa_id())
     body = COMPOSER_FORM.validate(request)["body"]
     message = send_text(conversation.wa_id, body, sent_by=sent_by())
     return render_template("partials/_message.html", b=views.bubble(message, contact_name=conversation.contact_name))

@@ -3,7 +3,8 @@
 The view models here turn stored WhatsApp content (any JSON WhatsApp sent) into plain fields the
 templates print; the templates only lay them out. The render_* functions are the one way a bubble,
 a tick, a reaction badge or a list row becomes HTML: the pages, the HTMX responses and the pushed
-Socket.IO events (webapp/notify.py) all call them.
+Socket.IO events (webapp/ui/push.py) all call them. What each message type shows comes from the
+registry in webapp/whatsapp/message_types.py.
 """
 
 from __future__ import annotations
@@ -15,27 +16,13 @@ from typing import Any
 
 from flask import current_app, has_request_context, render_template
 
-from .. import inbox
-from ..models import Conversation, Message, as_utc, iso, status_name, utcnow
+from ..core.clock import as_utc, iso, utcnow
+from ..inbox import queries
+from ..inbox.documents import Conversation, Message, status_name
 from ..whatsapp.events import STATUS_RANK
-from ..whatsapp.preview import dig, interactive_title, stripped
+from ..whatsapp.message_types import Card, dig, display, stripped
 
 AVATAR_TONES = 8
-MEDIA = {
-    "image": ("image", "Photo"),
-    "video": ("video", "Video"),
-    "audio": ("audio", "Audio"),
-    "document": ("document", "Document"),
-    "sticker": ("sticker", "Sticker"),
-}
-
-
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number == number and abs(number) <= 180 else None  # not NaN, a coordinate
 
 
 def display_number(wa_id: str) -> str:
@@ -104,15 +91,6 @@ class Quote:
 
 
 @dataclass(frozen=True)
-class Card:
-    """A contact card inside a `contacts` message."""
-
-    name: str
-    phones: list[str]
-    org: str = ""
-
-
-@dataclass(frozen=True)
 class Bubble:
     id: str
     wa_id: str
@@ -154,68 +132,6 @@ class Bubble:
         return as_utc(self.timestamp).strftime("%H:%M")  # type: ignore[union-attr]
 
 
-def _content_fields(message: Message) -> dict[str, Any]:
-    """kind and what it shows, for each message type WhatsApp sends."""
-    content, mtype = message.content, message.type
-    caption = stripped(dig(content, "caption"))
-    if mtype == "text":
-        return {"kind": "text", "text": stripped(dig(content, "body")) or str(dig(content, "body") or "")}
-    if mtype in MEDIA:
-        icon, title = MEDIA[mtype]
-        subtitle = stripped(dig(content, "mime_type"))
-        if mtype == "audio" and dig(content, "voice") is True:
-            icon, title = "voice", "Voice message"
-        if mtype == "document":
-            title = stripped(dig(content, "filename")) or title
-        if mtype == "sticker" and dig(content, "animated") is True:
-            title = "Animated sticker"
-        return {"kind": "media", "icon": icon, "title": title, "subtitle": subtitle, "text": caption}
-    if mtype == "location":
-        lat, lng = _number(dig(content, "latitude")), _number(dig(content, "longitude"))
-        coords = f"{lat:.5f}, {lng:.5f}" if lat is not None and lng is not None else ""
-        map_url = f"https://www.openstreetmap.org/?mlat={lat}&mlon={lng}#map=16/{lat}/{lng}" if coords else ""
-        return {
-            "kind": "location",
-            "icon": "location",
-            "title": stripped(dig(content, "name")) or "Location",
-            "subtitle": stripped(dig(content, "address")) or coords,
-            "map_url": map_url,
-        }
-    if mtype == "contacts":
-        cards = []
-        for item in content if isinstance(content, list) else []:
-            name = stripped(dig(item, "name", "formatted_name")) or " ".join(
-                filter(None, (stripped(dig(item, "name", "first_name")), stripped(dig(item, "name", "last_name"))))
-            )
-            phones = [stripped(dig(p, "phone")) for p in dig(item, "phones") or [] if stripped(dig(p, "phone"))]
-            cards.append(Card(name or "Contact", phones, stripped(dig(item, "org", "company"))))
-        return {"kind": "contacts", "icon": "contact", "cards": cards or [Card("Contact", [])]}
-    if mtype == "interactive":
-        kind = dig(content, "type")
-        reply = dig(content, kind) if isinstance(kind, str) else None
-        label = {"button_reply": "Button reply", "list_reply": "List reply"}.get(kind, "Interactive reply")
-        return {
-            "kind": "reply",
-            "title": interactive_title(content) or label,
-            "subtitle": stripped(dig(reply, "description")),
-            "text": label,
-        }
-    if mtype == "button":
-        title = stripped(dig(content, "text")) or stripped(dig(content, "payload")) or "Button"
-        return {"kind": "reply", "title": title, "text": "Button reply"}
-    if mtype == "system":
-        return {"kind": "system", "text": stripped(dig(content, "body")) or "System message"}
-    if mtype == "order":
-        items = dig(content, "product_items")
-        count = len(items) if isinstance(items, list) else 0
-        return {"kind": "media", "icon": "order", "title": "Order",
-                "subtitle": f"{count} item{'s' if count != 1 else ''}" if count else "",
-                "text": stripped(dig(content, "text"))}
-    first_error = message.errors[0] if message.errors else {}
-    reason = stripped(first_error.get("title")) or stripped(dig(first_error, "error_data", "details"))
-    return {"kind": "unsupported", "text": "unsupported message", "subtitle": reason}
-
-
 def _quote(message: Message, quoted: dict[str, Message], contact_name: str | None) -> Quote | None:
     quoted_id = dig(message.context, "id")
     if not isinstance(quoted_id, str) or not quoted_id:
@@ -234,7 +150,7 @@ def reaction_emojis(message: Message) -> list[str]:
 
 def bubble(message: Message, *, quoted: dict[str, Message] | None = None, contact_name: str | None = None) -> Bubble:
     if quoted is None:
-        quoted = inbox.quoted_messages([message])
+        quoted = queries.quoted_messages([message])
     return Bubble(
         id=message.id,
         wa_id=message.wa_id,
@@ -245,12 +161,12 @@ def bubble(message: Message, *, quoted: dict[str, Message] | None = None, contac
         forwarded=bool(dig(message.context, "forwarded")),
         reactions=reaction_emojis(message),
         tick=tick_for(message.status, message.error, message.id) if message.direction == "outbound" else None,
-        **_content_fields(message),
+        **vars(display(message.type, message.content, message.errors)),
     )
 
 
 def bubbles(messages: list[Message], contact_name: str | None) -> list[Bubble]:
-    quoted = inbox.quoted_messages(messages)
+    quoted = queries.quoted_messages(messages)
     return [bubble(m, quoted=quoted, contact_name=contact_name) for m in messages]
 
 
@@ -311,7 +227,7 @@ class Chat:
                       kind="text", tick=Tick("pending"))
 
 
-def chat(conversation: Conversation, page: inbox.MessagePage) -> Chat:
+def chat(conversation: Conversation, page: queries.MessagePage) -> Chat:
     return Chat(row(conversation), bubbles(page.messages, conversation.contact_name), page.meta["before"])
 
 

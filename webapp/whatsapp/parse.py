@@ -12,7 +12,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from ..storable import problems as storage_problems
+from ..core.storable import problems as storage_problems
 from .events import (
     STATUS_RANK,
     Business,

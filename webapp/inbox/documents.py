@@ -1,4 +1,5 @@
-"""MongoEngine documents: the data-access layer. Query and update methods live here.
+"""The inbox's MongoEngine documents (conversations, messages, updates waiting for their message):
+the data-access layer. Query and update methods live here.
 
 Every write that must be atomic is a single update addressed by `_id` (FerretDB pushes down
 only `_id` equality, and MongoDB serves it from the primary key), using `$setOnInsert`,
@@ -8,15 +9,12 @@ only `_id` equality, and MongoDB serves it from the primary key), using `$setOnI
 from __future__ import annotations
 
 import re
-import threading
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bson.regex import Regex
 from bson.son import SON
 from mongoengine import (
-    BinaryField,
-    BooleanField,
     DateTimeField,
     DictField,
     Document,
@@ -25,38 +23,15 @@ from mongoengine import (
     EmbeddedDocumentField,
     IntField,
     ListField,
-    ObjectIdField,
     StringField,
 )
 from mongoengine.queryset.visitor import Q
+from pymongo.errors import DuplicateKeyError
 
-from .whatsapp.events import STATUS_BY_RANK, STATUS_RANK
-from .whatsapp.preview import preview
-
-# FerretDB 1.x (the development and test database) applies an update as read, modify, write with
-# no isolation, so two concurrent updates of one document can lose one (an unread count, a status
-# time) and two concurrent upserts of one `_id` fail with a duplicate key. Every write that folds
-# into shared documents holds this lock; created after eventlet's monkey-patching, it is a green
-# lock. On MongoDB, where each update is atomic anyway, it only serializes this process's writes.
-WRITE_LOCK = threading.Lock()
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def iso(value: datetime | None) -> str | None:
-    value = as_utc(value)
-    if value is None:
-        return None
-    text = value.isoformat(timespec="milliseconds" if value.microsecond else "seconds")
-    return text.replace("+00:00", "Z")
+from ..core.clock import as_utc, iso, utcnow
+from ..core.db import WRITE_LOCK
+from ..whatsapp.events import STATUS_BY_RANK, STATUS_RANK
+from ..whatsapp.message_types import preview
 
 
 def status_name(rank: int, direction: str) -> str | None:
@@ -308,8 +283,6 @@ class Message(Document):
 
     def insert_once(self) -> bool:
         """Store this message unless its wamid is already stored. True when this call stored it."""
-        from pymongo.errors import DuplicateKeyError
-
         doc = self.to_mongo().to_dict()
         doc.pop("_id")
         try:
@@ -380,143 +353,4 @@ class PendingUpdate(Document):
         return cls._from_son(doc) if doc else None
 
 
-class WebhookEvent(Document):
-    """Every accepted webhook body, exactly as received, stored before it is processed."""
-
-    received_at = DateTimeField(default=utcnow, required=True)
-    raw_body = BinaryField(required=True)
-    source = StringField(default="webhook")  # webhook | simulation | replay
-    signature = StringField(required=True)  # valid | not_checked
-    outcome = StringField(default="received", choices=("received", "processed", "failed"))
-    error = StringField(null=True)
-    result = DictField()
-    processed_at = DateTimeField(null=True)
-    attempts = IntField(default=0)
-
-    meta = {
-        "collection": "webhook_events",
-        "indexes": [{"fields": ["outcome", "received_at"], "name": "outcome_received"}],
-    }
-
-    def record_outcome(self, outcome: str, *, result: dict[str, Any] | None = None, error: str | None = None) -> None:
-        self.outcome = outcome
-        self.result = result or {}
-        self.error = error
-        self.processed_at = utcnow()
-        self.attempts = (self.attempts or 0) + 1
-        self.save()
-
-
-class Agent(Document):
-    """A person who signs in to the inbox. Only a hash of the password is stored."""
-
-    email = StringField(required=True, max_length=254)  # stored lower-cased
-    name = StringField(required=True, max_length=100)
-    password_hash = StringField(required=True)
-    active = BooleanField(default=True)
-    role = StringField(default="agent", choices=("admin", "agent"))
-    created_at = DateTimeField(default=utcnow)
-    last_sign_in_at = DateTimeField(null=True)
-
-    meta = {"collection": "agents", "indexes": [{"fields": ["email"], "unique": True, "name": "email"}]}
-
-    @staticmethod
-    def normalize_email(email: str) -> str:
-        return email.strip().lower()
-
-    @classmethod
-    def by_email(cls, email: str) -> Agent | None:
-        return cls.objects(email=cls.normalize_email(email)).first()
-
-    @classmethod
-    def by_id(cls, agent_id: Any) -> Agent | None:
-        return cls.objects(pk=agent_id).first()
-
-    def record_sign_in(self) -> None:
-        self.last_sign_in_at = utcnow()
-        self._get_collection().update_one({"_id": self.pk}, {"$set": {"last_sign_in_at": self.last_sign_in_at}})
-
-    def set_active(self, active: bool) -> None:
-        self.active = active
-        self._get_collection().update_one({"_id": self.pk}, {"$set": {"active": active}})
-
-    def set_password_hash(self, password_hash: str) -> None:
-        self.password_hash = password_hash
-        self._get_collection().update_one({"_id": self.pk}, {"$set": {"password_hash": password_hash}})
-
-
-class AgentSession(Document):
-    """A signed-in browser. The cookie holds a random secret; `_id` is its SHA-256, so a stolen
-    database does not give sessions away. Signing out deletes the document: the cookie is dead."""
-
-    id = StringField(primary_key=True)
-    agent_id = ObjectIdField(required=True)
-    created_at = DateTimeField(default=utcnow)
-    expires_at = DateTimeField(required=True)
-
-    meta = {"collection": "agent_sessions", "indexes": [{"fields": ["agent_id"], "name": "agent"}]}
-
-    @classmethod
-    def live(cls, key: str) -> AgentSession | None:
-        session = cls.objects(pk=key).first()
-        if session is None or as_utc(session.expires_at) <= utcnow():
-            return None
-        return session
-
-    @classmethod
-    def end(cls, key: str) -> None:
-        cls._get_collection().delete_one({"_id": key})
-
-    @classmethod
-    def end_all(cls, agent_id: Any) -> int:
-        return cls._get_collection().delete_many({"agent_id": agent_id}).deleted_count
-
-    @classmethod
-    def forget_expired(cls) -> None:
-        cls._get_collection().delete_many({"expires_at": {"$lte": utcnow()}})
-
-
-class ApiToken(Document):
-    """A token for programs (Postman, scripts, the Socket.IO client). `_id` is the SHA-256 of the
-    token, which is shown once when it is made and never stored; `prefix` identifies it in lists.
-    Names are unique for good, revoked or not, so `token:<name>` on a message names one token."""
-
-    id = StringField(primary_key=True)
-    name = StringField(required=True, max_length=64)
-    prefix = StringField(required=True)
-    created_at = DateTimeField(default=utcnow)
-    last_used_at = DateTimeField(null=True)
-    revoked_at = DateTimeField(null=True)
-
-    meta = {"collection": "api_tokens", "indexes": [{"fields": ["name"], "unique": True, "name": "name"}]}
-
-    @property
-    def revoked(self) -> bool:
-        return self.revoked_at is not None
-
-    @classmethod
-    def by_hash(cls, digest: str) -> ApiToken | None:
-        return cls.objects(pk=digest).first()
-
-    @classmethod
-    def by_name(cls, name: str) -> ApiToken | None:
-        return cls.objects(name=name).first()
-
-    def touch(self, every_seconds: float = 60.0) -> None:
-        """Record a use, writing at most once every `every_seconds`."""
-        now = utcnow()
-        last = as_utc(self.last_used_at)
-        if last is not None and (now - last).total_seconds() < every_seconds:
-            return
-        self.last_used_at = now
-        self._get_collection().update_one({"_id": self.pk}, {"$set": {"last_used_at": now}})
-
-    def revoke(self) -> None:
-        self.revoked_at = utcnow()
-        self._get_collection().update_one({"_id": self.pk, "revoked_at": None},
-                                          {"$set": {"revoked_at": self.revoked_at}})
-
-
-ALL_DOCUMENTS: tuple[type[Document], ...] = (
-    Conversation, Message, PendingUpdate, WebhookEvent, Agent, AgentSession, ApiToken,
-)
+DOCUMENTS: tuple[type[Document], ...] = (Conversation, Message, PendingUpdate)

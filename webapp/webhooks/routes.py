@@ -1,13 +1,16 @@
+"""POST /webhook (deliveries) and GET /webhook (Meta's subscription handshake)."""
+
 from __future__ import annotations
 
 import hmac
 
 from flask import Blueprint, Response, current_app, request
 
-from ..errors import APIError, envelope
-from ..ingest import receive_webhook
+from ..core.errors import APIError, Invalid, envelope
 from ..schemas import WEBHOOK_HANDSHAKE_QUERY
+from ..whatsapp.parse import WebhookFormatError
 from ..whatsapp.signature import SignatureVerdict, verify
+from .receive import receive_webhook
 
 bp = Blueprint("webhook", __name__)
 
@@ -36,7 +39,10 @@ def receive():
         raise APIError(401, "Missing X-Hub-Signature-256 header; nothing was stored.")
     if verdict is SignatureVerdict.INVALID:
         raise APIError(401, "X-Hub-Signature-256 does not match the body; nothing was stored.")
-    receipt = receive_webhook(raw, signature=verdict)
+    try:
+        receipt = receive_webhook(raw, signature=verdict)
+    except WebhookFormatError as exc:
+        raise Invalid(exc.message, exc.errors) from None
     data = {"eventId": receipt.event_id, "outcome": receipt.outcome, **receipt.report.as_dict()}
     if receipt.outcome == "failed":
         return envelope(data, "Stored, but processing failed; it will be retried by `flask webhooks replay --failed`.")

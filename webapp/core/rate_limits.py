@@ -4,7 +4,7 @@ Each limit is a setting read per request (RATELIMIT_LOGIN, RATELIMIT_API, RATELI
 each is shared by all the routes it covers: 300 a minute is for the whole API, not per route.
 Counts live in Redis when REDIS_URL is set (every process sees the same count), else in the
 process's memory. RATELIMIT_ENABLED=false switches limiting off. A client over a limit gets 429
-in the JSON envelope with Retry-After (webapp.errors)."""
+in the JSON envelope with Retry-After (webapp.core.errors)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Blueprint, Flask, current_app
 from flask_limiter import RateLimitExceeded
 
 from .extensions import limiter
@@ -42,13 +42,11 @@ def init_rate_limits(app: Flask) -> None:
     limiter.init_app(app)
 
 
-def apply_limits(app: Flask) -> None:
+def apply_limits(app: Flask, *, api: Blueprint, webhook: Blueprint) -> None:
     """Put the limits on the API, the webhook and the sign-in view (once it exists). Call it after
     every blueprint is registered."""
-    from . import api, webhook
-
-    api_limit(api.bp)
-    webhook_limit(webhook.bp)
+    api_limit(api)
+    webhook_limit(webhook)
     login = app.view_functions.get(LOGIN_ENDPOINT)
     if login is not None and not getattr(login, "login_limited", False):
         limited: Any = login_limit(login)

@@ -1,47 +1,27 @@
-"""`flask replay`, `flask seed-demo`, `flask webhooks replay --failed` and `flask simulate`."""
+"""`flask seed-demo` (the demo inbox, and a development agent) and `flask simulate` (customers
+writing in to a running inbox over HTTP)."""
 
 from __future__ import annotations
 
 import json
 import random
-import sys
 import time
 import urllib.error
 import urllib.request
 import uuid
-from pathlib import Path
 from typing import Any
 
 import click
 from flask import Flask, current_app
 
-from .ingest import Report, receive_webhook, replay_event
-from .models import Message, WebhookEvent
-from .whatsapp.parse import WebhookFormatError
-from .whatsapp.preview import preview
-from .whatsapp.signature import SignatureVerdict, sign
-
-
-def _payload_files(paths: tuple[str, ...]) -> list[Path]:
-    files: list[Path] = []
-    for name in paths:
-        path = Path(name)
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*.json") if p.is_file()))
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise click.BadParameter(f"{name} is neither a file nor a directory", param_hint="PATHS")
-    return files
-
-
-def _summary(report: Report, errors: int) -> str:
-    return (
-        f"stored {report.stored}, duplicates {report.duplicates}, statuses applied {report.statuses_applied}"
-        f" (stale {report.statuses_stale}, waiting for their message {report.statuses_deferred}),"
-        f" reactions {report.reactions_applied}, errors {errors}"
-    )
-
+from ..auth.accounts import ensure_demo_agent
+from ..inbox.documents import Message
+from ..inbox.writes import Report
+from ..webhooks.cli import summary
+from ..webhooks.receive import receive_webhook
+from ..whatsapp.message_types import preview
+from ..whatsapp.signature import SignatureVerdict, sign
+from .bodies import demo_bodies
 
 # `flask simulate`: customers who write in, with what customers write.
 CUSTOMERS = [("919937320320", "Ravi Kumar"), ("929967673820", "Neha Joshi"), ("447700900123", "Sam O'Brien"),
@@ -75,68 +55,21 @@ def customer_message(rng: random.Random, display_number: str, phone_number_id: s
 
 
 def register(app: Flask) -> None:
-    @app.cli.command("replay")
-    @click.argument("paths", nargs=-1, required=True, type=click.Path())
-    def replay(paths: tuple[str, ...]) -> None:
-        """Feed webhook payload files (or directories of *.json) through the pipeline."""
-        files = _payload_files(paths)
-        total, errors = Report(), 0
-        with click.progressbar(files, label=f"Replaying {len(files)} file(s)", file=sys.stderr,
-                               item_show_func=lambda p: p.name if p else "") as bar:
-            for path in bar:
-                try:
-                    receipt = receive_webhook(path.read_bytes(), signature=SignatureVerdict.NOT_CHECKED,
-                                              source="replay")
-                except WebhookFormatError as exc:
-                    errors += 1
-                    click.echo(f"\n{path}: {exc.message} {exc.errors or ''}".rstrip(), err=True)
-                    continue
-                if receipt.outcome == "failed":
-                    errors += 1
-                    click.echo(f"\n{path}: processing failed: {receipt.error}", err=True)
-                total.add(receipt.report)
-        click.echo(_summary(total, errors))
-        if errors:
-            raise SystemExit(1)
-
     @app.cli.command("seed-demo")
     def seed_demo() -> None:
         """Load the demo inbox into an empty database; in development, also make a demo agent
         (agent@example.com) when nobody can sign in yet, and say how to sign in."""
-        from .auth.accounts import ensure_demo_agent
-        from .demo import demo_bodies
-
         if Message.objects.limit(1).first() is not None:
             click.echo("The inbox already has messages; the demo was not loaded.")
         else:
             total = Report()
             for body in demo_bodies():
                 total.add(receive_webhook(body, signature=SignatureVerdict.NOT_CHECKED, source="demo").report)
-            click.echo(f"Demo inbox loaded: {_summary(total, 0)}")
+            click.echo(f"Demo inbox loaded: {summary(total, 0)}")
         sign_in = ensure_demo_agent()
         if sign_in is not None:
             how, created = sign_in
             click.echo(("Made the development agent. " if created else "") + how)
-
-    @app.cli.group("webhooks")
-    def webhooks() -> None:
-        """Stored webhook deliveries."""
-
-    @webhooks.command("replay")
-    @click.option("--failed", is_flag=True, required=True, help="Process again the deliveries that failed.")
-    def replay_failed(failed: bool) -> None:
-        """Process failed deliveries again (safe: processing is idempotent)."""
-        events = list(WebhookEvent.objects(outcome="failed").order_by("received_at"))
-        total, errors = Report(), 0
-        for event in events:
-            receipt = replay_event(event)
-            if receipt.outcome == "failed":
-                errors += 1
-                click.echo(f"{event.pk}: still failing: {receipt.error}", err=True)
-            total.add(receipt.report)
-        click.echo(f"Replayed {len(events)} failed delivery(ies): {_summary(total, errors)}")
-        if errors:
-            raise SystemExit(1)
 
     @app.cli.command("simulate")
     @click.option("--url", default="http://localhost:5000", show_default=True, help="The running inbox to post to.")

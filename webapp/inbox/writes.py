@@ -1,28 +1,53 @@
-"""The one write path. Every way a message or status enters the system ends here:
-`/webhook`, the replay CLI, the demo seeder, simulated delivery and messages sent from the app.
+"""The one write path: the only code that writes messages, statuses, reactions and conversation
+summaries. Every way a message or status enters the system ends here (webhooks, their replay, the
+demo, messages sent from the app), and then the event bus hears what changed.
 
-receive_webhook: store the raw body → parse (pure) → apply each event → record the outcome → notify.
-apply_events:    the only code that writes messages, statuses, reactions and conversation summaries.
+Each write is one atomic update addressed by `_id`; applying the same events again, in any order,
+converges on the same state.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
-from pymongo.errors import PyMongoError
+from ..core import bus
+from ..core.clock import utcnow
+from ..core.db import WRITE_LOCK
+from ..whatsapp.events import STATUS_RANK, Business, Event, MessageEvent, ReactionEvent, StatusEvent
+from ..whatsapp.parse import parse_timestamp
+from .documents import Conversation, Message, PendingUpdate
+from .events import ConversationChanged, InboxEvent, MessageStatusChanged, MessageStored, ReactionsChanged
 
-from .errors import DB_UNAVAILABLE
-from .models import WRITE_LOCK, Conversation, Message, PendingUpdate, WebhookEvent, utcnow
-from .notify import Changes, notify
-from .whatsapp.events import STATUS_RANK, Business, Event, MessageEvent, ReactionEvent, StatusEvent
-from .whatsapp.parse import decode_json, parse_timestamp, parse_webhook
-from .whatsapp.signature import SignatureVerdict
 
-log = logging.getLogger(__name__)
+@dataclass
+class Changes:
+    """What a write changed, by id, in the order subscribers need it."""
+
+    new_messages: dict[str, str] = field(default_factory=dict)  # message id -> conversation id
+    statuses: set[str] = field(default_factory=set)
+    reactions: set[str] = field(default_factory=set)
+    conversations: set[str] = field(default_factory=set)
+
+    def merge(self, other: Changes) -> None:
+        for message_id, conversation_id in other.new_messages.items():
+            self.new_messages.setdefault(message_id, conversation_id)
+        self.statuses |= other.statuses
+        self.reactions |= other.reactions
+        self.conversations |= other.conversations
+
+    def events(self) -> Iterator[InboxEvent]:
+        """New messages first (a new message already shows its status), then status moves,
+        reactions, and the conversations' rows."""
+        for message_id, conversation_id in self.new_messages.items():
+            yield MessageStored(message_id, conversation_id)
+        for message_id in sorted(self.statuses - self.new_messages.keys()):
+            yield MessageStatusChanged(message_id)
+        for message_id in sorted(self.reactions):
+            yield ReactionsChanged(message_id)
+        for conversation_id in sorted(self.conversations):
+            yield ConversationChanged(conversation_id)
 
 
 @dataclass
@@ -59,64 +84,14 @@ class Report:
         self.changes.merge(other.changes)
 
 
-@dataclass
-class Receipt:
-    """The answer to one webhook delivery: stored, and processed or not."""
-
-    event_id: str
-    outcome: str
-    report: Report
-    error: str | None = None
-
-
-def default_business() -> Business:
-    return Business(
-        phone_number_id=current_app.config["PHONE_NUMBER_ID"],
-        display_number=current_app.config["BUSINESS_DISPLAY_NUMBER"],
-    )
-
-
-def receive_webhook(raw: bytes, *, signature: SignatureVerdict, source: str = "webhook") -> Receipt:
-    """Accept one delivery. Raises WebhookFormatError (nothing stored) for a body we do not accept,
-    and PyMongoError when the database fails before the body is stored (the caller answers 503)."""
-    batch = parse_webhook(decode_json(raw), default_business())
-    event = WebhookEvent(raw_body=raw, source=source, signature=signature.value)
-    event.save(write_concern={"w": 1, "j": True})
-    return _process(event, batch.events, batch.ignored)
-
-
-def replay_event(event: WebhookEvent) -> Receipt:
-    """Process a stored delivery again (after a failure); safe because applying is idempotent."""
-    batch = parse_webhook(decode_json(event.raw_body), default_business())
-    return _process(event, batch.events, batch.ignored)
-
-
-def _process(event: WebhookEvent, events: list[Event], ignored: list[str]) -> Receipt:
-    try:
-        report = apply_events(events)
-    except DB_UNAVAILABLE:  # the database went away: answer 503, and WhatsApp delivers it again
-        _record_failure(event, "database error while processing; retry or replay")
-        raise
-    except Exception as exc:  # a bug, or data the database refuses: the delivery is stored and can be replayed
-        log.exception("processing webhook event %s failed", event.pk)
-        _record_failure(event, f"{type(exc).__name__}: {exc}")
-        return Receipt(str(event.pk), "failed", Report(ignored=ignored), error=str(exc))
-    report.ignored = ignored
-    event.record_outcome("processed", result=report.as_dict())
-    notify(report.changes)
-    return Receipt(str(event.pk), "processed", report)
-
-
-def _record_failure(event: WebhookEvent, error: str) -> None:
-    try:
-        event.record_outcome("failed", error=error)
-    except PyMongoError:
-        log.exception("could not record the failure of webhook event %s", event.pk)
+def publish(report: Report) -> None:
+    """Tell the event bus what a durable write changed."""
+    bus.publish(*report.changes.events())
 
 
 def apply_events(events: Iterable[Event]) -> Report:
     report = Report()
-    with WRITE_LOCK:  # see models.WRITE_LOCK: FerretDB's updates are not atomic
+    with WRITE_LOCK:  # see core.db.WRITE_LOCK: FerretDB's updates are not atomic
         for event in events:
             match event:
                 case MessageEvent():
@@ -151,7 +126,7 @@ def _apply_message(event: MessageEvent, report: Report) -> None:
     if message.insert_once():
         report.stored += 1
         Conversation.record_message(message, event.contact_name, event.business.display_number)
-        report.changes.new_messages.append(message.id)
+        report.changes.new_messages[message.id] = message.conversation_id
         report.changes.conversations.add(message.conversation_id)
     else:
         report.duplicates += 1

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from .ingest import default_business
+from ..inbox.business import default_business
 
 MINUTE = 60
 HOUR = 60 * MINUTE

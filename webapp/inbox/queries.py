@@ -1,4 +1,4 @@
-"""What the inbox shows and the actions on it, shared by the JSON API and the pages."""
+"""What the inbox shows, and marking a conversation read: shared by the JSON API and the pages."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
-
-from .errors import APIError
-from .models import Conversation, Message
-from .notify import Changes, notify
+from ..core import bus
+from ..core.errors import Invalid, NotFound
+from .documents import Conversation, Message
+from .events import ConversationChanged
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 200
@@ -34,7 +33,7 @@ class MessagePage:
 def get_conversation(wa_id: str, phone_number_id: str | None = None) -> Conversation:
     conversation = Conversation.for_wa_id(wa_id, phone_number_id)
     if conversation is None:
-        raise APIError(404, f"No conversation with {wa_id}.")
+        raise NotFound(f"No conversation with {wa_id}.")
     return conversation
 
 
@@ -43,7 +42,7 @@ def conversations(*, limit: int, query: str = "", before_wa_id: str | None = Non
     if before_wa_id:
         before = Conversation.for_wa_id(before_wa_id)
         if before is None:
-            raise APIError(400, "Invalid paging cursor.", {"before": f"no conversation with {before_wa_id}"})
+            raise Invalid("Invalid paging cursor.", {"before": f"no conversation with {before_wa_id}"})
     rows = Conversation.recent(limit=limit + 1, query=query, before=before)
     return rows[:limit], len(rows) > limit
 
@@ -53,7 +52,7 @@ def message_page(conversation: Conversation, *, limit: int = DEFAULT_PAGE, befor
     if before_id:
         before = Message.objects(pk=before_id).first()
         if before is None or before.conversation_id != conversation.id:
-            raise APIError(400, "Invalid paging cursor.", {"before": "is not a message of this conversation"})
+            raise Invalid("Invalid paging cursor.", {"before": "is not a message of this conversation"})
     messages, has_more = Message.page(conversation.id, limit=limit, before=before)
     return MessagePage(conversation, messages, has_more)
 
@@ -68,8 +67,4 @@ def quoted_messages(messages: Iterable[Message]) -> dict[str, Message]:
 def mark_read(conversation: Conversation) -> None:
     if Conversation.mark_read(conversation.id):
         conversation.unread_count = 0
-        notify(Changes(read_conversations={conversation.id}))
-
-
-def default_phone_number_id() -> str:
-    return current_app.config["PHONE_NUMBER_ID"]
+        bus.publish(ConversationChanged(conversation.id))

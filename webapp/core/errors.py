@@ -1,32 +1,54 @@
-"""The JSON envelope and every error handler for `/api` and `/webhook`."""
+"""Errors and the JSON envelope.
+
+Feature code raises the domain errors (NotFound, Invalid): they say what is wrong, not how to
+answer it. Routes may raise APIError for an answer of their own. The handlers registered here turn
+both, and every other failure, into the envelope under `/api` and `/webhook`."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, render_template, request
 from flask_limiter import RateLimitExceeded
-from pymongo.errors import AutoReconnect, ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
+from pymongo.errors import PyMongoError
 from werkzeug.exceptions import HTTPException
 
+from .db import DB_UNAVAILABLE
 from .rate_limits import retry_after
-from .whatsapp.parse import WebhookFormatError
 
 log = logging.getLogger(__name__)
 
 JSON_PREFIXES = ("/api", "/webhook")
-DB_UNAVAILABLE = (ConnectionFailure, ServerSelectionTimeoutError, AutoReconnect)
 
 
-class APIError(Exception):
-    """An error to answer in the envelope: `errors` names the bad fields."""
+class AppError(Exception):
+    """Something a caller asked for cannot be done; `errors` names the bad fields or JSON paths."""
 
-    def __init__(self, status: int, message: str, errors: dict[str, str] | None = None) -> None:
+    status = 400
+
+    def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
         super().__init__(message)
-        self.status = status
         self.message = message
         self.errors = errors
+
+
+class Invalid(AppError):
+    """The input is malformed; nothing was changed."""
+
+
+class NotFound(AppError):
+    """What was asked for does not exist."""
+
+    status = 404
+
+
+class APIError(AppError):
+    """An answer a route chooses itself: a status, a message, and the bad fields."""
+
+    def __init__(self, status: int, message: str, errors: dict[str, str] | None = None) -> None:
+        super().__init__(message, errors)
+        self.status = status
 
 
 class CSRFError(APIError):
@@ -73,22 +95,16 @@ MESSAGES = {
 
 
 def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(APIError)
-    def api_error(exc: APIError) -> Response:
-        return error_response(exc.status, exc.message, exc.errors)
-
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> Response | tuple[str, int]:
         """The envelope under /api; a plain page otherwise (the inbox's composer shows its own)."""
         if wants_json():
             return error_response(exc.status, exc.message)
-        from flask import render_template
-
         return render_template("error.html", title="This page is out of date", text=exc.message), exc.status
 
-    @app.errorhandler(WebhookFormatError)
-    def webhook_format(exc: WebhookFormatError) -> Response:
-        return error_response(400, exc.message, exc.errors or None)
+    @app.errorhandler(AppError)
+    def app_error(exc: AppError) -> Response:
+        return error_response(exc.status, exc.message, exc.errors or None)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response | HTTPException:

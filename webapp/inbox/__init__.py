@@ -1,0 +1,6 @@
+"""The inbox: conversation and message documents, the one write path, the events it publishes,
+the reads the API and the pages share, and sending."""
+
+from .documents import DOCUMENTS
+
+__all__ = ["DOCUMENTS"]

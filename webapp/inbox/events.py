@@ -1,0 +1,40 @@
+"""What the inbox's write path tells the event bus (webapp.core.bus) after a durable write.
+
+Each event names what changed by `_id`; a subscriber reads the current state itself (one `_id`
+lookup), so an event published late or twice still shows the latest truth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MessageStored:
+    """A message (or an app-sent one) is stored for the first time."""
+
+    message_id: str
+    conversation_id: str
+
+
+@dataclass(frozen=True)
+class MessageStatusChanged:
+    """A message's delivery status moved forward (sent → delivered → read, or failed)."""
+
+    message_id: str
+
+
+@dataclass(frozen=True)
+class ReactionsChanged:
+    """The visible reactions on a message changed."""
+
+    message_id: str
+
+
+@dataclass(frozen=True)
+class ConversationChanged:
+    """A conversation's summary, unread count or contact changed."""
+
+    conversation_id: str
+
+
+InboxEvent = MessageStored | MessageStatusChanged | ReactionsChanged | ConversationChanged

@@ -1,0 +1,77 @@
+"""The realtime push: the event bus's subscriber that tells every open browser what changed; the
+one place Socket.IO events are emitted.
+
+Each event carries the API's JSON shape of what changed, plus `html`: the same partial the page
+renders for it (a bubble, a tick, a reaction badge, a list row), so a browser inserts exactly what a
+reload would show. The write path publishes in the order a client needs (new messages, then status
+moves, reactions, rows), and each handler reads the current state with one `_id` lookup.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ..core.bus import EventBus
+from ..core.extensions import socketio
+from ..inbox.documents import Conversation, Message
+from ..inbox.events import ConversationChanged, MessageStatusChanged, MessageStored, ReactionsChanged
+from . import views
+
+log = logging.getLogger(__name__)
+
+
+def subscribe(bus: EventBus) -> None:
+    bus.subscribe(MessageStored, push_new_message)
+    bus.subscribe(MessageStatusChanged, push_status)
+    bus.subscribe(ReactionsChanged, push_reactions)
+    bus.subscribe(ConversationChanged, push_conversation)
+
+
+def _html(render: Callable[..., str], *args: Any) -> str | None:
+    """The rendered partial, or None (the JSON still goes out) when it cannot be rendered."""
+    try:
+        return render(*args)
+    except Exception:
+        log.exception("could not render %s for a pushed event", render.__name__)
+        return None
+
+
+def push_new_message(event: MessageStored) -> None:
+    message = Message.objects(pk=event.message_id).first()
+    if message is None:
+        return
+    conversation = Conversation.objects(pk=event.conversation_id).only("contact_name").first()
+    name = conversation.contact_name if conversation else None
+    socketio.emit("message:new", {**message.to_api(name), "html": _html(views.render_bubble, message, name)})
+
+
+def push_status(event: MessageStatusChanged) -> None:
+    message = Message.objects(pk=event.message_id).first()
+    if message is None:
+        return
+    socketio.emit("message:status", {
+        "id": message.id,
+        "wa_id": message.wa_id,
+        "status": message.status,
+        "timestamp": message.to_api()["statusTimestamps"].get(message.status),
+        "error": message.shown_error,
+        "html": _html(views.render_tick, message),
+    })
+
+
+def push_reactions(event: ReactionsChanged) -> None:
+    message = Message.objects(pk=event.message_id).first()
+    if message is None:
+        return
+    socketio.emit("message:reactions", {"id": message.id, "wa_id": message.wa_id,
+                                        "reactions": message.visible_reactions(),
+                                        "html": _html(views.render_reactions, message)})
+
+
+def push_conversation(event: ConversationChanged) -> None:
+    conversation = Conversation.objects(pk=event.conversation_id).first()
+    if conversation is None:
+        return
+    socketio.emit("conversation:update", {**conversation.to_api(), "html": _html(views.render_row, conversation)})

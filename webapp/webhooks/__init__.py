@@ -1,0 +1,7 @@
+"""Meta's webhook: the verification handshake, deliveries, the raw log and its replay."""
+
+from .cli import register as register_cli
+from .documents import DOCUMENTS
+from .routes import bp
+
+__all__ = ["DOCUMENTS", "bp", "register_cli"]
