@@ -469,7 +469,8 @@ class GraphAPI:
 
     def start(self) -> GraphAPI:
         self._server = make_server("127.0.0.1", self.port, self.wsgi, threaded=True, request_handler=QuietHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="graph-api", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="graph-api", daemon=True)
         self._thread.start()
         return self
 
@@ -794,6 +795,8 @@ class GraphAPI:
         kind = body.get("type", "text")
         if kind not in MESSAGE_TYPES:
             raise invalid("type", f"must be one of {list(MESSAGE_TYPES)} (got {kind!r})")
+        if kind not in body:
+            raise required(kind)
         only_keys(body, {"messaging_product", "recipient_type", "to", "type", "context",
                          "biz_opaque_callback_data", kind}, "message")
         if body.get("recipient_type", "individual") != "individual":
@@ -805,8 +808,6 @@ class GraphAPI:
         if context is not None:
             only_keys(context, {"message_id"}, "context")
             string_at(context, "message_id", "context")
-        if kind not in body:
-            raise required(kind)
         self._check_content(kind, body[kind])
         return kind
 
