@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, session
 from flask.testing import FlaskClient
+from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import Headers
 
 from webapp.auth import accounts, csrf, tokens
@@ -37,7 +38,7 @@ def new_session(app: Flask, agent: Agent) -> tuple[dict[str, Any], str]:
     """A new session for `agent`: what its cookie holds, and the CSRF token its pages carry."""
     with app.test_request_context():
         session.update(accounts.new_session(agent))
-        token = csrf.token()
+        token = generate_csrf()
         return dict(session), token
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 from flask_wtf.csrf import CSRFError as WrongToken
-from flask_wtf.csrf import CSRFProtect, generate_csrf, validate_csrf
+from flask_wtf.csrf import CSRFProtect, validate_csrf
 from wtforms import ValidationError
 
 from ..core.errors import CSRFError
@@ -28,11 +28,6 @@ def init_app(app: Flask) -> None:
     # No Referer check on HTTPS: the token is the rule, as for plain HTTP (SameSite=Lax does the rest).
     app.config.setdefault("WTF_CSRF_SSL_STRICT", False)
     csrf_protect.init_app(app)  # also gives templates csrf_token()
-
-
-def token() -> str:
-    """This session's token (signed), made on first use."""
-    return generate_csrf()
 
 
 def is_valid() -> bool:
