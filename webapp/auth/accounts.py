@@ -51,6 +51,10 @@ class Principal:
     email: str | None = None  # agents only
     session_key: str | None = None  # the AgentSession behind a cookie sign-in
 
+    @property
+    def is_agent(self) -> bool:
+        return self.kind == "agent"
+
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
