@@ -47,8 +47,7 @@ Flag = Annotated[bool, BeforeValidator(_flag)]
 class Settings(BaseSettings):
     """Typed settings. Field names are the environment variable names."""
 
-    model_config = SettingsConfigDict(case_sensitive=True, frozen=True, extra="ignore", validate_default=True,
-                                      str_strip_whitespace=True)
+    model_config = SettingsConfigDict(case_sensitive=True, frozen=True, extra="ignore", validate_default=True)
 
     APP_ENV: Literal["development", "production", "test"] = "development"
     MONGODB_URI: str = ""
@@ -100,6 +99,14 @@ class Settings(BaseSettings):
             settings = settings.model_copy(update={"SECRET_KEY": secrets.token_hex(32)})
         settings._extra = overrides
         return settings
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strip(cls, values: Any) -> Any:
+        """Surrounding spaces (a stray one in .env) are not part of any setting."""
+        if not isinstance(values, dict):
+            return values
+        return {name: value.strip() if isinstance(value, str) else value for name, value in values.items()}
 
     @field_validator("MONGODB_URI")
     @classmethod
