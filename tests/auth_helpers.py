@@ -8,8 +8,9 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask
+from flask import Flask, session
 from flask.testing import FlaskClient
+from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import Headers
 
 from webapp.auth import accounts, csrf, tokens
@@ -28,10 +29,17 @@ def password_hash() -> str:
     return hash_password(TEST_PASSWORD)
 
 
-def make_agent(email: str = AGENT_EMAIL, name: str = AGENT_NAME, *, role: str = "agent") -> Agent:
+def make_agent(email: str = AGENT_EMAIL, name: str = AGENT_NAME) -> Agent:
     """The agent with this email (made, with TEST_PASSWORD, when missing). Needs an app context."""
-    return Agent.by_email(email) or accounts.create_agent(email, "", name=name, role=role,
-                                                            password_hash=password_hash())
+    return Agent.by_email(email) or accounts.create_agent(email, "", name=name, password_hash=password_hash())
+
+
+def new_session(app: Flask, agent: Agent) -> tuple[dict[str, Any], str]:
+    """A new session for `agent`: what its cookie holds, and the CSRF token its pages carry."""
+    with app.test_request_context():
+        session.update(accounts.new_session(agent))
+        token = generate_csrf()
+        return dict(session), token
 
 
 class AgentClient(FlaskClient):
@@ -48,11 +56,11 @@ class AgentClient(FlaskClient):
     def sign_in(self, email: str = AGENT_EMAIL, name: str = AGENT_NAME) -> Agent:
         with self.application.app_context():
             agent = make_agent(email, name)
-            values = accounts.new_session(agent)
-        with self.session_transaction() as session:
-            session.clear()
-            session.update(values)
-        self.agent, self.csrf_token = agent, values[csrf.SESSION_KEY]
+        values, token = new_session(self.application, agent)
+        with self.session_transaction() as cookie:
+            cookie.clear()
+            cookie.update(values)
+        self.agent, self.csrf_token = agent, token
         return agent
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
@@ -88,8 +96,7 @@ def credentials_for(app: Flask, token_name: str) -> Credentials:
     """A signed-in session for the test agent and a new API token, in `app`'s database."""
     with app.app_context():
         agent = make_agent()
-        values = accounts.new_session(agent)
-        cookie = app.session_interface.get_signing_serializer(app).dumps(values)  # type: ignore[attr-defined]
         _, token = tokens.issue(token_name)
-    return Credentials(app.config["SESSION_COOKIE_NAME"], cookie, values[csrf.SESSION_KEY], token, agent.email,
-                       agent.name)
+    values, csrf_token = new_session(app, agent)
+    cookie = app.session_interface.get_signing_serializer(app).dumps(values)  # type: ignore[attr-defined]
+    return Credentials(app.config["SESSION_COOKIE_NAME"], cookie, csrf_token, token, agent.email, agent.name)

@@ -288,11 +288,11 @@ def test_a_sent_message_records_the_agent(app: Flask, client: AgentClient) -> No
 
 def test_create_agent_command(app: Flask) -> None:
     run = app.test_cli_runner().invoke
-    result = run(args=["create-agent", "Maria.Lopez@Example.com", "--password", "s3cret-enough", "--admin"])
+    result = run(args=["create-agent", "Maria.Lopez@Example.com", "--password", "s3cret-enough"])
     assert result.exit_code == 0, result.output
-    assert "Created admin Maria Lopez <maria.lopez@example.com>" in result.output
+    assert "Created agent Maria Lopez <maria.lopez@example.com>" in result.output
     agent = Agent.by_email("maria.lopez@example.com")
-    assert agent.role == "admin" and agent.active and agent.password_hash.startswith("scrypt:")
+    assert agent.active and agent.password_hash.startswith("scrypt:")
     assert "s3cret-enough" not in agent.password_hash
 
     again = run(args=["create-agent", "maria.lopez@example.com", "--password", "another-one"])
@@ -312,6 +312,18 @@ def test_create_agent_command(app: Flask) -> None:
     client = anonymous(app)
     assert sign_in(client, email="sam@example.com", password="pass phrase").status_code == 303
     assert "Sam O&#39;Brien" in client.get("/").text
+
+
+def test_an_agent_stored_with_a_role_still_signs_in(app: Flask) -> None:
+    """Agents made by earlier versions carry a `role` field (never enforced, since dropped)."""
+    with app.app_context():
+        Agent._get_collection().insert_one({"email": "old@example.test", "name": "Old Timer", "active": True,
+                                            "password_hash": make_agent().password_hash, "role": "admin"})
+    listing = app.test_cli_runner().invoke(args=["agents", "list"])
+    assert listing.exit_code == 0 and "old@example.test" in listing.output and "admin" not in listing.output
+    client = anonymous(app)
+    assert sign_in(client, email="old@example.test").status_code == 303
+    assert "Old Timer" in client.get("/").text
 
 
 def test_set_password_command_ends_sessions(app: Flask, client: AgentClient) -> None:

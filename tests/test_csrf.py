@@ -42,8 +42,7 @@ def test_an_api_change_without_the_right_token_is_refused(chat: AgentClient, hea
 
 def test_the_right_token_is_accepted(chat: AgentClient) -> None:
     page = chat.get("/")
-    token = META.search(page.text).group(1)
-    assert token == chat.csrf_token  # the page carries the session's token
+    token = META.search(page.text).group(1)  # the page carries the session's token
     sent = chat.post("/api/messages", json={"waId": RAVI, "messageBody": "real"}, headers={"X-CSRFToken": token},
                      csrf=False)
     assert sent.status_code == 201

@@ -53,6 +53,9 @@ def test_production_requires_its_secrets(mongodb_uri: str) -> None:
         ({"SOCKETIO_ASYNC_MODE": "gevent"}, "SOCKETIO_ASYNC_MODE must be eventlet or threading"),
         ({"PHONE_NUMBER_ID": "12ab"}, "PHONE_NUMBER_ID must be digits only"),
         ({"MONGODB_URI": "postgres://x"}, "MONGODB_URI must start with mongodb://"),
+        ({"APP_ENV": "staging"}, "^APP_ENV must be development, production or test, not 'staging'$"),
+        ({"SESSION_LIFETIME_HOURS": 0}, "^SESSION_LIFETIME_HOURS must be 1 or more, not 0$"),
+        ({"RATELIMIT_API": "lots"}, "^RATELIMIT_API must be a rate limit such as '10 per minute', not 'lots'$"),
     ],
 )
 def test_malformed_settings_are_named(mongodb_uri: str, override: dict[str, str], message: str) -> None:
@@ -63,6 +66,12 @@ def test_malformed_settings_are_named(mongodb_uri: str, override: dict[str, str]
 def test_malformed_boolean_from_environment_is_named(mongodb_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SIMULATE_DELIVERY", "maybe")
     with pytest.raises(StartupError, match="SIMULATE_DELIVERY must be one of true/false"):
+        create_app({"APP_ENV": "test", "MONGODB_URI": mongodb_uri})
+
+
+def test_malformed_number_from_environment_is_named(mongodb_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MONGODB_TIMEOUT_MS", "3s")
+    with pytest.raises(StartupError, match=r"^MONGODB_TIMEOUT_MS must be a number, not '3s'$"):
         create_app({"APP_ENV": "test", "MONGODB_URI": mongodb_uri})
 
 

@@ -17,12 +17,11 @@ from flask import current_app, session
 from mongoengine import NotUniqueError
 
 from ..core.clock import utcnow
-from . import csrf, tokens
+from . import tokens
 from .documents import Agent, AgentSession
 from .passwords import DUMMY_HASH, hash_password, password_problem, verify_password
 
 SESSION_KEY = "sid"
-ROLES = ("admin", "agent")
 EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s]{1,252}\.[^@\s.]{1,63}")
 MAX_EMAIL_LENGTH = 254
 WRONG_CREDENTIALS = "Wrong email or password."
@@ -50,7 +49,6 @@ class Principal:
     name: str  # the agent's display name, or the token's name
     sent_by: str  # recorded on the messages it sends: the agent's email, or "token:<name>"
     email: str | None = None  # agents only
-    role: str = "agent"
     session_key: str | None = None  # the AgentSession behind a cookie sign-in
 
     @property
@@ -71,14 +69,11 @@ def default_name(email: str) -> str:
     return " ".join(w.capitalize() for w in words if w) or email
 
 
-def create_agent(email: str, password: str, *, name: str | None = None, role: str = "agent",
-                 password_hash: str | None = None) -> Agent:
+def create_agent(email: str, password: str, *, name: str | None = None, password_hash: str | None = None) -> Agent:
     """A new active agent. `password_hash` (tests, imports) skips hashing `password`."""
     email = Agent.normalize_email(email)
     if len(email) > MAX_EMAIL_LENGTH or not EMAIL_RE.fullmatch(email):
         raise AccountError(f"{email!r} is not an email address.")
-    if role not in ROLES:
-        raise AccountError(f"The role must be one of {', '.join(ROLES)}.")
     if password_hash is None:
         problem = password_problem(password)
         if problem:
@@ -89,7 +84,7 @@ def create_agent(email: str, password: str, *, name: str | None = None, role: st
         raise AccountError("The name must be at most 100 characters.")
     if Agent.by_email(email) is not None:
         raise AccountError(f"There is already an agent with the email {email}.")
-    agent = Agent(email=email, name=name, password_hash=password_hash, role=role)
+    agent = Agent(email=email, name=name, password_hash=password_hash)
     try:
         agent.save(force_insert=True)
     except NotUniqueError:
@@ -152,11 +147,12 @@ def new_session(agent: Agent) -> dict[str, str]:
     secret = secrets.token_urlsafe(32)
     lifetime = timedelta(hours=current_app.config["SESSION_LIFETIME_HOURS"])
     AgentSession(id=_digest(secret), agent_id=agent.pk, expires_at=utcnow() + lifetime).save(force_insert=True)
-    return {SESSION_KEY: secret, csrf.SESSION_KEY: csrf.new_token()}
+    return {SESSION_KEY: secret}
 
 
 def sign_in(agent: Agent) -> None:
-    """A fresh session: nothing of the signed-out one (its CSRF token included) carries over."""
+    """A fresh session: nothing of the signed-out one carries over (its CSRF token neither: the
+    next page gets a new one)."""
     AgentSession.forget_expired()
     values = new_session(agent)
     session.clear()
@@ -187,7 +183,7 @@ def from_session() -> Principal | None:
     agent = Agent.by_id(record.agent_id)
     if agent is None or not agent.active:
         return None
-    return Principal(kind="agent", name=agent.name, sent_by=agent.email, email=agent.email, role=agent.role,
+    return Principal(kind="agent", name=agent.name, sent_by=agent.email, email=agent.email,
                      session_key=record.id)
 
 
@@ -216,7 +212,7 @@ def ensure_demo_agent() -> tuple[str, bool] | None:
     login = f"http://localhost:{current_app.config['PORT']}/login"
     created = False
     if Agent.objects.limit(1).first() is None:
-        create_agent(DEMO_EMAIL, DEMO_PASSWORD, name=DEMO_NAME, role="admin")
+        create_agent(DEMO_EMAIL, DEMO_PASSWORD, name=DEMO_NAME)
         created = True
     demo = Agent.by_email(DEMO_EMAIL)
     if demo is not None and demo.active and verify_password(demo.password_hash, DEMO_PASSWORD):

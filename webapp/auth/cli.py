@@ -28,14 +28,13 @@ def register(app: Flask) -> None:
     @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
                   help="At least 8 characters; asked for when left out (so it stays out of the shell history).")
     @click.option("--name", default=None, help="Shown in the inbox; taken from the email when left out.")
-    @click.option("--admin", is_flag=True, help="An admin rather than an agent.")
-    def create_agent(email: str, password: str, name: str | None, admin: bool) -> None:
+    def create_agent(email: str, password: str, name: str | None) -> None:
         """Make an agent who can sign in to the inbox."""
         try:
-            agent = accounts.create_agent(email, password, name=name, role="admin" if admin else "agent")
+            agent = accounts.create_agent(email, password, name=name)
         except accounts.AccountError as exc:
             raise click.ClickException(exc.message) from None
-        click.echo(f"Created {agent.role} {agent.name} <{agent.email}>: they can sign in now.")
+        click.echo(f"Created agent {agent.name} <{agent.email}>: they can sign in now.")
 
     @app.cli.group("agents")
     def agents() -> None:
@@ -43,13 +42,13 @@ def register(app: Flask) -> None:
 
     @agents.command("list")
     def list_agents() -> None:
-        """Every agent: email, name, role, on or off, created, last sign-in."""
-        rows = [[a.email, a.name, a.role, "yes" if a.active else "no", _when(a.created_at), _when(a.last_sign_in_at)]
+        """Every agent: email, name, on or off, created, last sign-in."""
+        rows = [[a.email, a.name, "yes" if a.active else "no", _when(a.created_at), _when(a.last_sign_in_at)]
                 for a in accounts.all_agents()]
         if not rows:
             click.echo("No agents yet: `flask create-agent EMAIL` makes one.")
             return
-        _table(rows, ["EMAIL", "NAME", "ROLE", "ACTIVE", "CREATED", "LAST SIGN-IN"])
+        _table(rows, ["EMAIL", "NAME", "ACTIVE", "CREATED", "LAST SIGN-IN"])
 
     @agents.command("deactivate")
     @click.argument("email")

@@ -16,11 +16,12 @@ class Agent(Document):
     name = StringField(required=True, max_length=100)
     password_hash = StringField(required=True)
     active = BooleanField(default=True)
-    role = StringField(default="agent", choices=("admin", "agent"))
     created_at = DateTimeField(default=utcnow)
     last_sign_in_at = DateTimeField(null=True)
 
-    meta = {"collection": "agents", "indexes": [{"fields": ["email"], "unique": True, "name": "email"}]}
+    # strict=False: agents stored with fields this version dropped (`role`) still load.
+    meta = {"collection": "agents", "strict": False,
+            "indexes": [{"fields": ["email"], "unique": True, "name": "email"}]}
 
     @staticmethod
     def normalize_email(email: str) -> str:

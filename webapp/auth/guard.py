@@ -47,13 +47,9 @@ def require_sign_in() -> ResponseReturnValue | None:
     return None
 
 
-def current_principal() -> accounts.Principal | None:
-    return g.get("principal")
-
-
 def sent_by() -> str:
     """Who sends a message from this request: the agent's email, or "token:<name>"."""
-    principal = current_principal()
+    principal: accounts.Principal | None = g.get("principal")
     if principal is None:  # the guard lets no one else reach a sending route
         raise RuntimeError("no signed-in agent or API token on this request")
     return principal.sent_by

@@ -1,44 +1,55 @@
-"""All settings, read once from the environment (and `.env` in development)."""
+"""All settings, read once from the environment (create_app and wsgi.py load `.env` into it in
+development), validated by pydantic-settings. A bad setting stops start-up with one line."""
 
 from __future__ import annotations
 
-import os
 import secrets
-from dataclasses import dataclass, field, fields
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
 from limits import parse_many
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
+NOT_A_NUMBER = {"int_parsing", "int_from_float", "int_type", "float_parsing", "float_type"}
 
 
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message is one line a person can act on."""
 
 
-def _flag(name: str, raw: str) -> bool:
-    word = raw.strip().lower()
+def _flag(value: Any, info: ValidationInfo) -> Any:
+    """Only these words (pydantic alone would also take t/f/y/n and refuse an empty value)."""
+    if not isinstance(value, str):
+        return value
+    word = value.strip().lower()
     if word in TRUE_WORDS:
         return True
     if word in FALSE_WORDS:
         return False
-    raise ConfigError(f"{name} must be one of true/false/1/0/yes/no/on/off, not {raw!r}")
+    raise ValueError(f"{info.field_name} must be one of true/false/1/0/yes/no/on/off, not {value!r}")
 
 
-def _number(name: str, raw: str, kind: type) -> Any:
-    try:
-        return kind(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+Flag = Annotated[bool, BeforeValidator(_flag)]
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(BaseSettings):
     """Typed settings. Field names are the environment variable names."""
 
-    APP_ENV: str = "development"
+    model_config = SettingsConfigDict(case_sensitive=True, frozen=True, extra="ignore", validate_default=True)
+
+    APP_ENV: Literal["development", "production", "test"] = "development"
     MONGODB_URI: str = ""
     SECRET_KEY: str = ""
     WHATSAPP_VERIFY_TOKEN: str = ""
@@ -46,27 +57,29 @@ class Settings:
     BUSINESS_DISPLAY_NUMBER: str = "15550001111"
     PHONE_NUMBER_ID: str = "100000000000001"
     BUSINESS_NAME: str = "Acme Support"
-    SIMULATE_DELIVERY: bool = True
+    SIMULATE_DELIVERY: Flag = True
     SIMULATE_DELIVERED_AFTER: float = 1.0
     SIMULATE_READ_AFTER: float = 2.5
-    SOCKETIO_ASYNC_MODE: str = "eventlet"
+    SOCKETIO_ASYNC_MODE: Literal["eventlet", "threading"] = "eventlet"
     PORT: int = 5000
     MAX_CONTENT_LENGTH: int = 2 * 1024 * 1024
     MESSAGE_MAX_LENGTH: int = 4096
     MONGODB_TIMEOUT_MS: int = 3000
     # How long a sign-in lasts (hours); then the agent signs in again.
-    SESSION_LIFETIME_HOURS: int = 12
+    SESSION_LIFETIME_HOURS: int = Field(12, ge=1)
     # Rate limits (per client address), in the `limits` notation: "10 per minute", "5/second".
-    RATELIMIT_ENABLED: bool = True
+    RATELIMIT_ENABLED: Flag = True
     RATELIMIT_LOGIN: str = "10 per minute"
     RATELIMIT_API: str = "300 per minute"
     RATELIMIT_WEBHOOK: str = "3000 per minute"
     # Shared state for every process (rate-limit counts): redis://host:port/db; unset = per-process memory.
     REDIS_URL: str = ""
     # How many proxies in front of the app set X-Forwarded-For/-Proto; 0 = trust no such header.
-    TRUSTED_PROXIES: int = 0
+    TRUSTED_PROXIES: int = Field(0, ge=0)
     LOG_LEVEL: str = "INFO"
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    # Keys of `overrides` that are not settings (tests): copied into app.config as they are.
+    _extra: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @property
     def is_production(self) -> bool:
@@ -76,75 +89,79 @@ class Settings:
     def load(cls, overrides: dict[str, Any] | None = None) -> Settings:
         """Build settings from the environment, with `overrides` (tests) taking precedence."""
         overrides = dict(overrides or {})
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name == "extra":
-                continue
-            if f.name in overrides:
-                values[f.name] = overrides.pop(f.name)
-                continue
-            raw = os.environ.get(f.name)
-            if raw is None:
-                continue
-            if f.type == "bool":
-                values[f.name] = _flag(f.name, raw)
-            elif f.type == "int":
-                values[f.name] = _number(f.name, raw, int)
-            elif f.type == "float":
-                values[f.name] = _number(f.name, raw, float)
-            else:
-                values[f.name] = raw.strip()
-        settings = cls(**values, extra=overrides)
-        settings.validate()
+        known = {name: overrides.pop(name) for name in list(overrides) if name in cls.model_fields}
+        try:
+            settings = cls(**known)
+        except ValidationError as exc:
+            raise ConfigError(_one_line(exc.errors()[0])) from None
         if not settings.SECRET_KEY:
-            # Development only (validate() refuses this in production): sessions last one process.
-            settings = cls(**{**values, "SECRET_KEY": secrets.token_hex(32)}, extra=overrides)
+            # Development only (production refuses this above): sessions last one process.
+            settings = settings.model_copy(update={"SECRET_KEY": secrets.token_hex(32)})
+        settings._extra = overrides
         return settings
 
-    def validate(self) -> None:
-        if self.APP_ENV not in {"development", "production", "test"}:
-            raise ConfigError(f"APP_ENV must be development, production or test, not {self.APP_ENV!r}")
-        if not self.MONGODB_URI:
-            raise ConfigError(
-                "MONGODB_URI is not set: point it at a MongoDB server, or use `make run`, which starts a local one"
-            )
-        if not self.MONGODB_URI.startswith(("mongodb://", "mongodb+srv://")):
-            raise ConfigError("MONGODB_URI must start with mongodb:// or mongodb+srv://")
+    @model_validator(mode="before")
+    @classmethod
+    def _strip(cls, values: Any) -> Any:
+        """Surrounding spaces (a stray one in .env) are not part of any setting."""
+        if not isinstance(values, dict):
+            return values
+        return {name: value.strip() if isinstance(value, str) else value for name, value in values.items()}
+
+    @field_validator("MONGODB_URI")
+    @classmethod
+    def _mongodb_uri(cls, value: str) -> str:
+        if not value:
+            raise ValueError(
+                "MONGODB_URI is not set: point it at a MongoDB server, or use `make run`, which starts a local one")
+        if not value.startswith(("mongodb://", "mongodb+srv://")):
+            raise ValueError("MONGODB_URI must start with mongodb:// or mongodb+srv://")
+        return value
+
+    @field_validator("BUSINESS_DISPLAY_NUMBER", "PHONE_NUMBER_ID")
+    @classmethod
+    def _digits(cls, value: str, info: ValidationInfo) -> str:
+        if not value.isdigit():
+            raise ValueError(f"{info.field_name} must be digits only, not {value!r}")
+        return value
+
+    @field_validator("RATELIMIT_LOGIN", "RATELIMIT_API", "RATELIMIT_WEBHOOK")
+    @classmethod
+    def _rate_limit(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(f"{info.field_name} must be a rate limit such as '10 per minute', not {value!r}") from None
+        return value
+
+    @field_validator("REDIS_URL")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("LOG_LEVEL")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _production_secrets(self) -> Settings:
         if self.is_production:
             for name in ("SECRET_KEY", "WHATSAPP_VERIFY_TOKEN", "WHATSAPP_APP_SECRET"):
                 if not getattr(self, name):
-                    raise ConfigError(f"{name} is required when APP_ENV=production")
-        if self.SESSION_LIFETIME_HOURS < 1:
-            raise ConfigError(f"SESSION_LIFETIME_HOURS must be 1 or more, not {self.SESSION_LIFETIME_HOURS}")
-        if self.SOCKETIO_ASYNC_MODE not in {"eventlet", "threading"}:
-            raise ConfigError(f"SOCKETIO_ASYNC_MODE must be eventlet or threading, not {self.SOCKETIO_ASYNC_MODE!r}")
-        for name in ("BUSINESS_DISPLAY_NUMBER", "PHONE_NUMBER_ID"):
-            if not getattr(self, name).isdigit():
-                raise ConfigError(f"{name} must be digits only, not {getattr(self, name)!r}")
-        self._validate_operations()
-
-    def _validate_operations(self) -> None:
-        """Rate limits, Redis, proxies and logging."""
-        for name in ("RATELIMIT_LOGIN", "RATELIMIT_API", "RATELIMIT_WEBHOOK"):
-            try:
-                parse_many(getattr(self, name))
-            except ValueError:
-                raise ConfigError(
-                    f"{name} must be a rate limit such as '10 per minute', not {getattr(self, name)!r}"
-                ) from None
-        if self.REDIS_URL and not self.REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
-            raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://")
-        if self.TRUSTED_PROXIES < 0:
-            raise ConfigError(f"TRUSTED_PROXIES must be 0 or more, not {self.TRUSTED_PROXIES}")
-        if self.LOG_LEVEL.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-            raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {self.LOG_LEVEL!r}")
+                    raise ValueError(f"{name} is required when APP_ENV=production")
+        return self
 
     def flask_config(self) -> dict[str, Any]:
         """The subset Flask and its extensions read from `app.config`."""
-        config = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        config = self.model_dump()
         config.update(self._limiter_config())
         config.update(self._session_cookie_config())
-        config.update(self.extra)
+        config.update(self._extra)
         config["JSON_SORT_KEYS"] = False
         return config
 
@@ -166,3 +183,21 @@ class Settings:
             config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
             config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_connect_timeout": 2, "socket_timeout": 2}
         return config
+
+
+def _one_line(error: ErrorDetails) -> str:
+    """pydantic's first complaint as the line start-up prints: our validators' own messages, and
+    the same wording for pydantic's built-in checks (numbers, bounds, choices)."""
+    name = str(error["loc"][0]) if error["loc"] else "a setting"
+    given = error.get("input")
+    context = error.get("ctx") or {}
+    if error["type"] == "value_error":
+        return str(context["error"])
+    if error["type"] in NOT_A_NUMBER:
+        return f"{name} must be a number, not {given!r}"
+    if error["type"] == "greater_than_equal":
+        return f"{name} must be {context['ge']} or more, not {given}"
+    if error["type"] == "literal_error":
+        *first, last = get_args(Settings.model_fields[name].annotation)
+        return f"{name} must be {', '.join(first)} or {last}, not {given!r}"
+    return f"{name}: {error['msg']}"

@@ -7,59 +7,45 @@ query string, header, cookie or body, so no token, secret or message text reache
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
 import time
 import uuid
-from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TextIO
 
 from flask import Flask, Response, g, has_request_context, request
+from pythonjsonlogger.json import JsonFormatter
 
 log = logging.getLogger("webapp.request")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # What we accept from a client or proxy: 1-128 letters, digits and . _ : - (a UUID, a trace id).
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
-# Where the sign-in code may put who is asking, most specific first (Flask-Login uses _login_user).
-PRINCIPAL_ATTRIBUTES = ("principal", "agent", "api_token", "token", "_login_user")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per record: time (UTC), level, logger, message, the request id when there
-    is a request, the record's `fields` (extra={"fields": {...}}) and any traceback."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        moment = datetime.fromtimestamp(record.created, UTC)
-        payload: dict[str, Any] = {
-            "time": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        request_id = getattr(record, "request_id", None)
-        if request_id:
-            payload["request_id"] = request_id
-        fields = getattr(record, "fields", None)
-        if isinstance(fields, Mapping):
-            payload.update(fields)
-        if record.exc_info:
-            payload["exception"] = self.formatException(record.exc_info)
-        if record.stack_info:
-            payload["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(payload, default=str, ensure_ascii=False)
+def json_formatter() -> JsonFormatter:
+    """One JSON object per record: time (UTC, milliseconds), level, logger, message, the request id
+    when there is a request, the record's extra fields and any traceback (as `exception`)."""
+    formatter = JsonFormatter(
+        "{asctime}{levelname}{name}{message}",
+        style="{",
+        rename_fields={"asctime": "time", "levelname": "level", "name": "logger", "exc_info": "exception",
+                       "stack_info": "stack"},
+        json_ensure_ascii=False,
+    )
+    formatter.converter = time.gmtime  # type: ignore[assignment]
+    formatter.default_time_format = "%Y-%m-%dT%H:%M:%S"
+    formatter.default_msec_format = "%s.%03dZ"
+    return formatter
 
 
 class RequestIdFilter(logging.Filter):
     """Stamps records logged while a request is handled with that request's id."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not hasattr(record, "request_id") and has_request_context():
-            record.request_id = g.get("request_id")
+        if not hasattr(record, "request_id") and has_request_context() and g.get("request_id"):
+            record.request_id = g.request_id
         return True
 
 
@@ -68,7 +54,7 @@ class JsonHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     def __init__(self) -> None:
         super().__init__()
-        self.setFormatter(JsonFormatter())
+        self.setFormatter(json_formatter())
         self.addFilter(RequestIdFilter())
 
     @property  # type: ignore[override]
@@ -119,37 +105,23 @@ def _finish(response: Response) -> Response:
         response.status_code,
         extra={
             "request_id": request_id,
-            "fields": {
-                "method": request.method,
-                "path": request.path,
-                "status": response.status_code,
-                "duration_ms": duration_ms,
-                "agent": agent_label(),
-                "remote_addr": request.remote_addr,
-            },
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": duration_ms,
+            "agent": agent_label(),
+            "remote_addr": request.remote_addr,
         },
     )
     return response
 
 
 def agent_label() -> str | None:
-    """Who made the request, as the sign-in code recorded it in flask.g: an agent's email, or
+    """Who made the request, as the guard recorded it in g.principal: an agent's email, or
     "token:<name>" for an API token. Only email, name and kind are read, never a token's secret."""
-    for attribute in PRINCIPAL_ATTRIBUTES:
-        principal = g.get(attribute)
-        if principal is None:
-            continue
-        if isinstance(principal, str):
-            if EMAIL.fullmatch(principal):
-                return principal
-            continue
-        email, name, kind = (_read(principal, key) for key in ("email", "name", "kind"))
-        if isinstance(email, str) and email:
-            return email
-        if isinstance(name, str) and name:
-            return f"token:{name}" if kind == "token" else name
-    return None
-
-
-def _read(principal: object, key: str) -> Any:
-    return principal.get(key) if isinstance(principal, Mapping) else getattr(principal, key, None)
+    principal = g.get("principal")
+    if principal is None:
+        return None
+    if principal.email:
+        return str(principal.email)
+    return f"token:{principal.name}" if principal.kind == "token" else str(principal.name)
