@@ -165,8 +165,12 @@ def test_the_workers_simulated_statuses_reach_a_socket_on_the_web_server(
         assert queue_of(redis_server).count + ScheduledJobRegistry(queue=queue_of(redis_server)).count == 2
 
         worker = start_worker(**timing)
-        delivered = listener.wait_for("message:status", id=wamid, status="delivered", timeout=10)
-        read = listener.wait_for("message:status", id=wamid, status="read", timeout=10)
+        try:
+            delivered = listener.wait_for("message:status", id=wamid, status="delivered", timeout=10)
+            read = listener.wait_for("message:status", id=wamid, status="read", timeout=10)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\nevents: {listener.names()}\n--- worker:\n{worker.log()}\n"
+                                 f"--- server:\n{server.log()}") from None
         assert [d["status"] for d in listener.of("message:status", id=wamid)] == ["delivered", "read"]
         assert 'aria-label="Delivered"' in delivered["html"] and 'aria-label="Read"' in read["html"]
         assert worker.log().count("deliver_status") >= 2
