@@ -26,6 +26,7 @@ from tests.job_helpers import record_attempt
 from tests.payloads import RAVI, inbound, outbound, raw, text
 from tests.service_helpers import StartWorker
 from tests.ui_helpers import Listener, eventually
+from webapp.core.db import is_ferretdb
 from webapp.core.jobs import QUEUE_NAME, enqueue
 from webapp.demo.tasks import deliver_status
 from webapp.inbox.sending import send_text
@@ -244,3 +245,23 @@ def test_the_web_server_and_a_worker_writing_the_same_conversations_lose_nothing
         assert set(reply["status_times"]) == {"sent", "delivered", "read"}, reply
     assert db.messages.count_documents({}) == len(contacts) * (1 + 2 * per_contact)
     assert db.webhook_events.count_documents({"outcome": {"$ne": "processed"}}) == 0
+
+
+def test_without_the_shared_write_lock_a_webhook_is_refused_for_a_retry(
+    make_app: Callable[..., Flask], redis_server: RedisServer, db: Any
+) -> None:
+    """On FerretDB no write goes ahead without the lock the other processes hold: with Redis away a
+    delivery is stored, marked failed and answered 503, so WhatsApp sends it again. MongoDB needs
+    no lock and takes it."""
+    client = make_app(REDIS_URL=redis_server.url).test_client()
+    ferretdb = is_ferretdb(db.client.admin.command("buildInfo"))
+    redis_server.stop()
+    response = client.post("/webhook", data=raw(inbound(text("Anyone there?", id="wamid.AWAY"))),
+                           content_type="application/json")
+    if ferretdb:
+        assert response.status_code == 503, response.get_json()
+        assert response.headers["Retry-After"] == "5"
+        assert [e.outcome for e in WebhookEvent.objects] == ["failed"]
+        assert db.messages.count_documents({}) == 0
+    else:
+        assert response.status_code == 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import mongoengine
@@ -61,9 +61,18 @@ def write_lock() -> Iterator[None]:
         if _policy.shared is None:
             yield
             return
-        with _policy.shared.lock(SHARED_WRITE_LOCK, timeout=SHARED_LOCK_TIMEOUT, sleep=SHARED_LOCK_POLL,
-                                 blocking_timeout=SHARED_LOCK_TIMEOUT):
+        lock = _policy.shared.lock(SHARED_WRITE_LOCK, timeout=SHARED_LOCK_TIMEOUT, sleep=SHARED_LOCK_POLL,
+                                   blocking_timeout=SHARED_LOCK_TIMEOUT)
+        try:
+            if not lock.acquire():
+                raise WriteLockUnavailable(f"another process held the write lock for {SHARED_LOCK_TIMEOUT:.0f}s")
+        except redis.RedisError as exc:
+            raise WriteLockUnavailable(f"the write lock's Redis is unavailable: {exc}") from exc
+        try:
             yield
+        finally:
+            with suppress(redis.RedisError):  # expired (the write outlived the timeout), or Redis went away
+                lock.release()
 
 
 def share_write_lock(redis_url: str) -> None:
@@ -85,6 +94,11 @@ def is_ferretdb(build_info: dict[str, Any]) -> bool:
 
 class DatabaseUnavailable(RuntimeError):
     pass
+
+
+class WriteLockUnavailable(AutoReconnect):
+    """No write could take turns (Redis away, or the lock held too long): handled as the database
+    being away (in DB_UNAVAILABLE), so a webhook answers 503 and WhatsApp delivers it again."""
 
 
 def redact(uri: str) -> str:
