@@ -155,6 +155,11 @@ def test_the_workers_simulated_statuses_reach_a_socket_on_the_web_server(
               "SIMULATE_DELIVERED_AFTER": 0.2, "SIMULATE_READ_AFTER": 0.6}
     server = start_server(**timing)
     listener = Listener(server.url, auth={"token": server.token}).connect()
+    # The web server subscribes to Redis when its first socket connects; what is published before
+    # that reaches no one, so wait for the subscription.
+    pubsub = redis.Redis.from_url(redis_server.url)
+    eventually(lambda: pubsub.pubsub_numsub("flask-socketio")[0][1] >= 1)
+    pubsub.close()
     try:
         response = requests.post(f"{server.url}/api/messages", json={"waId": RAVI, "messageBody": "On its way"},
                                  headers=server.auth_headers, timeout=10)
