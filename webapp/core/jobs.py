@@ -114,8 +114,8 @@ def _run_here(app: Flask, func: JobFunction, args: tuple[Any, ...], delay: float
 
 
 class AppWorker(SimpleWorker):
-    """An RQ worker that runs each job in its own process (no fork per job: the app, its database
-    connection and templates are made once) inside a fresh app context."""
+    """An RQ worker that runs each job in the worker's own process, inside a fresh app context (no
+    fork per job: the app, its database connection and its templates are made once)."""
 
     def __init__(self, *args: Any, app: Flask, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
