@@ -8,6 +8,8 @@ VENDORED := static/vendor/htmx.min.js static/vendor/socket.io.min.js static/vend
 
 .PHONY: run test lint system-deps bench clean vendor simulate
 
+# The local database (unless MONGODB_URI), Redis (unless REDIS_URL; Debian's redis-server, installed
+# when missing as root), one job worker and the app; Ctrl+C stops them all.
 run: $(VENV)/.installed instance/bin/devdb | $(VENDORED)
 	$(BIN)/python -m devdb.run
 

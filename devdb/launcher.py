@@ -1,13 +1,19 @@
-"""Build and start the FerretDB launcher; stop it afterwards."""
+"""The local servers `make run` and the tests start: FerretDB (built from devdb/), redis-server
+(Debian's) and RQ workers (`flask worker`); and stopping them afterwards."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
+
+import redis
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -92,10 +98,122 @@ class DevDB:
         self.stop()
 
 
+def ensure_redis_server() -> str:
+    """The redis-server binary; installed from Debian's packages when missing and we are root."""
+    binary = shutil.which("redis-server")
+    if binary:
+        return binary
+    if os.geteuid() != 0:
+        raise RuntimeError("redis-server is not installed: `sudo apt-get install redis-server` "
+                           "(or set REDIS_URL to a Redis server)")
+    print("Installing redis-server from Debian's packages", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "redis-server"], check=True, env=env)
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is still missing after apt-get install redis-server")
+    return binary
+
+
+class RedisServer:
+    """redis-server on a loopback port with its data in `directory`. `persist` keeps the data
+    (queued and failed jobs) across restarts, as `make run` wants; tests start from nothing."""
+
+    def __init__(self, directory: Path, port: int | None = None, *, persist: bool = False) -> None:
+        self.directory = Path(directory)
+        self.port = port or free_port()
+        self.persist = persist
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.log_path = self.directory / "redis.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 10.0) -> RedisServer:
+        binary = ensure_redis_server()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        saving = ["--save", "60 1", "--appendonly", "yes"] if self.persist else ["--save", "", "--appendonly", "no"]
+        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the process
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
+             *saving, "--daemonize", "no"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        log.close()
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5, socket_timeout=0.5)
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"redis-server exited ({self.process.returncode}):\n{self.log()}")
+                try:
+                    if client.ping():
+                        return self
+                except redis.RedisError:
+                    pass
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"redis-server did not answer within {timeout}s:\n{self.log()}")
+                time.sleep(0.05)
+        finally:
+            client.close()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        stop_process(self.process)
+
+
+class Worker:
+    """One `flask worker` (RQ, webapp.core.jobs) for the app in ROOT/wsgi.py, configured by `env`
+    (MONGODB_URI and REDIS_URL at least), logging to `log_path`."""
+
+    def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
+        self.env = {**env, "PYTHONUNBUFFERED": "1"}
+        self.log_path = Path(log_path)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> Worker:
+        """Start it and wait until it is registered with Redis, so it takes the jobs queued next."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the process
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        log.close()
+        client = redis.Redis.from_url(self.env["REDIS_URL"], socket_connect_timeout=0.5, socket_timeout=0.5)
+        deadline = time.monotonic() + timeout
+        try:
+            while not self._registered(client):
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"the worker exited ({self.process.returncode}):\n{self.log()}")
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"the worker did not start within {timeout}s:\n{self.log()}")
+                time.sleep(0.1)
+        finally:
+            client.close()
+        return self
+
+    def _registered(self, client: redis.Redis) -> bool:
+        assert self.process is not None
+        try:  # RQ's registry: the set rq:workers names each worker's hash, which holds its pid
+            pid = str(self.process.pid).encode()
+            return any(client.hget(key, "pid") == pid for key in client.smembers("rq:workers"))
+        except redis.RedisError:
+            return False
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        """SIGTERM: RQ's warm shutdown (the job under way finishes, the scheduler stops)."""
+        stop_process(self.process, timeout=20)
+
+
 def main() -> None:
     """`python -m devdb.launcher DIR PORT`: run in the foreground until interrupted (for `make db`)."""
-    import sys
-
     directory = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "instance" / "db"
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 27017
     with DevDB(directory, port) as db:

@@ -17,10 +17,10 @@ from dotenv import load_dotenv
 from flask import Flask
 
 from . import api, apidocs, auth, demo, inbox, ui, webhooks
-from .core import bus, errors, health
+from .core import bus, errors, health, jobs
 from .core.config import ConfigError, Settings
-from .core.db import DatabaseUnavailable, connect
-from .core.extensions import socketio
+from .core.db import DatabaseUnavailable, connect, share_write_lock
+from .core.extensions import init_socketio, socketio
 from .core.logs import configure_logging, init_request_log
 from .core.rate_limits import apply_limits, init_rate_limits
 from .core.security import init_security
@@ -60,8 +60,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         connect(settings.MONGODB_URI, settings.MONGODB_TIMEOUT_MS, DOCUMENTS)
     except (ConfigError, DatabaseUnavailable) as exc:
         raise StartupError(str(exc)) from None
+    share_write_lock(settings.REDIS_URL)  # on FerretDB, writes from every process take turns
 
-    socketio.init_app(app, async_mode=settings.SOCKETIO_ASYNC_MODE)
+    init_socketio(app, settings.SOCKETIO_ASYNC_MODE, settings.REDIS_URL)  # through Redis when it is set
+    jobs.init_app(app, settings.REDIS_URL)  # RQ workers, or this process without Redis
     init_security(app, settings)  # after Socket.IO: ProxyFix wraps its middleware too
     init_rate_limits(app)
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
 
 import mongoengine
+import redis
 from mongoengine import Document
 from pymongo import uri_parser
 from pymongo.errors import (
@@ -27,13 +30,75 @@ DB_UNAVAILABLE = (ConnectionFailure, ServerSelectionTimeoutError, AutoReconnect)
 # FerretDB 1.x (the development and test database) applies an update as read, modify, write with
 # no isolation, so two concurrent updates of one document can lose one (an unread count, a status
 # time) and two concurrent upserts of one `_id` fail with a duplicate key. Every write that folds
-# into shared documents holds this lock; created after eventlet's monkey-patching, it is a green
-# lock. On MongoDB, where each update is atomic anyway, it only serializes this process's writes.
+# into shared documents runs inside write_lock(): on FerretDB it holds this process's lock (created
+# after eventlet's monkey-patching, a green lock in the web server) and, when REDIS_URL is set, a
+# Redis lock shared by every process (web servers and workers). On MongoDB, whose updates are
+# atomic, it holds nothing.
 WRITE_LOCK = threading.Lock()
+SHARED_WRITE_LOCK = "inbox:write-lock"
+# A holder that died frees the shared lock after this long; a writer waits at most as long.
+SHARED_LOCK_TIMEOUT = 30.0
+SHARED_LOCK_POLL = 0.005  # seconds between tries while another process writes
+
+
+class _WritePolicy:
+    """What write_lock() holds, decided at start-up: connect() finds the server, share_write_lock() Redis."""
+
+    serialize: bool = True  # until connect() has asked the server
+    shared: redis.Redis | None = None
+
+
+_policy = _WritePolicy()
+
+
+@contextmanager
+def write_lock() -> Iterator[None]:
+    """Hold around a write that folds into shared documents (see WRITE_LOCK)."""
+    if not _policy.serialize:
+        yield
+        return
+    with WRITE_LOCK:  # first: one waiter per process polls Redis, not every request
+        if _policy.shared is None:
+            yield
+            return
+        lock = _policy.shared.lock(SHARED_WRITE_LOCK, timeout=SHARED_LOCK_TIMEOUT, sleep=SHARED_LOCK_POLL,
+                                   blocking_timeout=SHARED_LOCK_TIMEOUT)
+        try:
+            if not lock.acquire():
+                raise WriteLockUnavailable(f"another process held the write lock for {SHARED_LOCK_TIMEOUT:.0f}s")
+        except redis.RedisError as exc:
+            raise WriteLockUnavailable(f"the write lock's Redis is unavailable: {exc}") from exc
+        try:
+            yield
+        finally:
+            with suppress(redis.RedisError):  # expired (the write outlived the timeout), or Redis went away
+                lock.release()
+
+
+def share_write_lock(redis_url: str) -> None:
+    """With REDIS_URL set, write_lock() also takes a Redis lock, so workers and every web process
+    write one at a time; without it, the process lock (one process writes) is all there is."""
+    if _policy.shared is not None:
+        _policy.shared.close()
+    _policy.shared = (
+        redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=SHARED_LOCK_TIMEOUT + 5)
+        if redis_url else None
+    )
+
+
+def is_ferretdb(build_info: dict[str, Any]) -> bool:
+    """FerretDB answers buildInfo as MongoDB 7 would, plus its own `ferretdbVersion` (1.24: "unknown"
+    in a build from the Go module, the version in a release) and `ferretdbFeatures`."""
+    return "ferretdbVersion" in build_info
 
 
 class DatabaseUnavailable(RuntimeError):
     pass
+
+
+class WriteLockUnavailable(AutoReconnect):
+    """No write could take turns (Redis away, or the lock held too long): handled as the database
+    being away (in DB_UNAVAILABLE), so a webhook answers 503 and WhatsApp delivers it again."""
 
 
 def redact(uri: str) -> str:
@@ -59,7 +124,9 @@ def connect(uri: str, timeout_ms: int, documents: Iterable[type[Document]]) -> N
         connectTimeoutMS=timeout_ms,
     )
     try:
-        mongoengine.get_db().command("ping")
+        db = mongoengine.get_db()
+        db.command("ping")
+        _policy.serialize = is_ferretdb(db.client.admin.command("buildInfo"))
         for document in documents:
             document.ensure_indexes()
     except PyMongoError as exc:

@@ -29,7 +29,7 @@ from mongoengine.queryset.visitor import Q
 from pymongo.errors import DuplicateKeyError
 
 from ..core.clock import as_utc, iso, utcnow
-from ..core.db import WRITE_LOCK
+from ..core.db import write_lock
 from ..whatsapp.events import STATUS_BY_RANK, STATUS_RANK
 from ..whatsapp.message_types import preview
 
@@ -144,7 +144,7 @@ class Conversation(Document):
 
     @classmethod
     def mark_read(cls, conversation_id: str) -> bool:
-        with WRITE_LOCK:
+        with write_lock():
             result = cls._get_collection().update_one(
                 {"_id": conversation_id, "unread_count": {"$ne": 0}}, {"$set": {"unread_count": 0}}
             )

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..core import bus
 from ..core.clock import utcnow
-from ..core.db import WRITE_LOCK
+from ..core.db import write_lock
 from ..whatsapp.events import STATUS_RANK, Business, Event, MessageEvent, ReactionEvent, StatusEvent
 from ..whatsapp.parse import parse_timestamp
 from .documents import Conversation, Message, PendingUpdate
@@ -91,7 +91,7 @@ def publish(report: Report) -> None:
 
 def apply_events(events: Iterable[Event]) -> Report:
     report = Report()
-    with WRITE_LOCK:  # see core.db.WRITE_LOCK: FerretDB's updates are not atomic
+    with write_lock():  # see core.db.WRITE_LOCK: FerretDB's updates are not atomic
         for event in events:
             match event:
                 case MessageEvent():

@@ -8,11 +8,13 @@ from pathlib import Path
 import click
 from flask import Flask
 
+from ..core.jobs import enqueue
 from ..inbox.writes import Report
 from ..whatsapp.parse import WebhookFormatError
 from ..whatsapp.signature import SignatureVerdict
 from .documents import WebhookEvent
 from .receive import receive_webhook, replay_event
+from .tasks import process_delivery
 
 
 def _payload_files(paths: tuple[str, ...]) -> list[Path]:
@@ -67,9 +69,15 @@ def register(app: Flask) -> None:
 
     @webhooks.command("replay")
     @click.option("--failed", is_flag=True, required=True, help="Process again the deliveries that failed.")
-    def replay_failed(failed: bool) -> None:
+    @click.option("--queue", "queued", is_flag=True, help="Hand each one to the job workers (retried with backoff).")
+    def replay_failed(failed: bool, queued: bool) -> None:
         """Process failed deliveries again (safe: processing is idempotent)."""
         events = list(WebhookEvent.objects(outcome="failed").order_by("received_at"))
+        if queued:
+            for event in events:
+                enqueue(process_delivery, str(event.pk))
+            click.echo(f"Queued {len(events)} failed delivery(ies) for the workers")
+            return
         total, errors = Report(), 0
         for event in events:
             receipt = replay_event(event)

@@ -1,0 +1,184 @@
+"""Background jobs: RQ over Redis, run by `flask worker` processes; without REDIS_URL, in this process.
+
+A feature enqueues a job function from its own `tasks` module (webapp.demo.tasks, ...) with
+`enqueue(func, *args)`. Job functions take plain arguments (ids, strings), run inside the app's
+context, and are idempotent: a retry (after 2, 10, 30 s by default) or a requeue repeats no effect.
+
+- REDIS_URL set: jobs go to the `default` queue in Redis. `flask worker` runs them, each inside
+  `create_app().app_context()`, in the worker's own process (a plain process, no eventlet), with
+  RQ's scheduler for delayed jobs and retries. A job that fails on every try stays in RQ's failed
+  registry: `flask jobs failed` lists it, `flask jobs requeue ID|--all` runs it again.
+- REDIS_URL unset (development without Redis, the test client): the same function runs in this
+  process as a background task (Socket.IO's, so a green thread under eventlet), with the same delay
+  and retries; one that keeps failing is logged. Nothing survives a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+from redis import Redis
+from rq import Queue, Retry, SimpleWorker
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.job import Job
+from rq.registry import FailedJobRegistry
+
+from .extensions import socketio
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "default"
+RETRY_INTERVALS: tuple[int, ...] = (2, 10, 30)  # seconds before each retry: backoff, then the failed registry
+JOB_TIMEOUT = 60  # seconds; a job taking longer is stopped and counts as failed
+
+JobFunction = Callable[..., Any]
+
+
+@dataclass
+class JobQueue:
+    """One app's way to run jobs: an RQ queue on Redis, or (queue None) this process."""
+
+    app: Flask
+    queue: Queue | None
+
+    def redis_queue(self) -> Queue:
+        """The queue, for the worker and the CLI; without REDIS_URL there is none to work on."""
+        if self.queue is None:
+            raise click.ClickException(
+                "REDIS_URL is not set: jobs run inside the web process and there is no queue; set REDIS_URL "
+                "and start `flask worker`"
+            )
+        return self.queue
+
+    def enqueue(self, func: JobFunction, *args: Any, delay: float = 0, job_id: str | None = None,
+                retry_intervals: Sequence[int] = RETRY_INTERVALS) -> str | None:
+        if self.queue is None:
+            socketio.start_background_task(_run_here, self.app, func, args, delay, tuple(retry_intervals))
+            return None
+        options: dict[str, Any] = {"job_id": job_id, "job_timeout": JOB_TIMEOUT}
+        if retry_intervals:
+            options["retry"] = Retry(max=len(retry_intervals), interval=list(retry_intervals))
+        if delay > 0:
+            job = self.queue.enqueue_in(timedelta(seconds=delay), func, *args, **options)
+        else:
+            job = self.queue.enqueue(func, *args, **options)
+        return job.id
+
+
+def init_app(app: Flask, redis_url: str) -> JobQueue:
+    queue = Queue(QUEUE_NAME, connection=Redis.from_url(redis_url)) if redis_url else None
+    jobs = JobQueue(app, queue)
+    app.extensions["jobs"] = jobs
+    if queue is None:
+        log.info("jobs run in this process; set REDIS_URL for workers")
+        if app.config.get("APP_ENV") == "production":
+            log.warning("APP_ENV=production without REDIS_URL: jobs run in the web process and are lost on restart")
+    app.cli.add_command(worker_command)
+    app.cli.add_command(jobs_cli)
+    return jobs
+
+
+def enqueue(func: JobFunction, *args: Any, delay: float = 0, job_id: str | None = None,
+            retry_intervals: Sequence[int] = RETRY_INTERVALS) -> str | None:
+    """Run `func(*args)` in a worker (after `delay` seconds), retried with backoff when it raises.
+    Returns the RQ job id, or None when the job runs in this process (REDIS_URL unset)."""
+    jobs: JobQueue = current_app.extensions["jobs"]
+    return jobs.enqueue(func, *args, delay=delay, job_id=job_id, retry_intervals=retry_intervals)
+
+
+def _run_here(app: Flask, func: JobFunction, args: tuple[Any, ...], delay: float,
+              retry_intervals: tuple[int, ...]) -> None:
+    """Without Redis: run the job in this process, with the same delay and retries a worker would use."""
+    waits = (delay, *retry_intervals)
+    name = f"{func.__module__}.{func.__qualname__}"
+    for attempt, wait in enumerate(waits, start=1):
+        if wait > 0:
+            socketio.sleep(wait)
+        try:
+            with app.app_context():
+                func(*args)
+            return
+        except Exception:
+            if attempt == len(waits):
+                log.exception("job %s%r failed %d time(s); giving up", name, args, attempt)
+                return
+            log.warning("job %s%r failed (try %d); retrying in %ss", name, args, attempt, waits[attempt],
+                        exc_info=True)
+
+
+class AppWorker(SimpleWorker):
+    """An RQ worker that runs each job in the worker's own process, inside a fresh app context (no
+    fork per job: the app, its database connection and its templates are made once)."""
+
+    def __init__(self, *args: Any, app: Flask, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.app = app
+
+    def perform_job(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> bool:
+        with self.app.app_context():
+            return super().perform_job(job, queue, *args, **kwargs)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Run the jobs queued now, then exit.")
+@with_appcontext
+def worker_command(burst: bool) -> None:
+    """Run background jobs from Redis (REDIS_URL) until stopped."""
+    queue = _jobs().redis_queue()
+    worker = AppWorker([queue], connection=queue.connection, app=current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo(f"Worker {worker.name} runs jobs from queue {QUEUE_NAME!r}", err=True)
+    worker.work(burst=burst, with_scheduler=True, logging_level=current_app.config.get("LOG_LEVEL", "INFO"))
+
+
+jobs_cli = AppGroup("jobs", help="Background jobs that failed on every try.")
+
+
+def _jobs() -> JobQueue:
+    return current_app.extensions["jobs"]
+
+
+def _last_error_line(job: Job) -> str:
+    result = job.latest_result()
+    lines = (result.exc_string or "").strip().splitlines() if result is not None else []
+    return lines[-1] if lines else "(no error recorded)"
+
+
+@jobs_cli.command("failed")
+def failed_command() -> None:
+    """List failed jobs: id, function, when it last failed, the error's last line."""
+    queue = _jobs().redis_queue()
+    ids = FailedJobRegistry(queue=queue).get_job_ids()
+    if not ids:
+        click.echo("No failed jobs.")
+        return
+    for job_id, job in zip(ids, Job.fetch_many(ids, connection=queue.connection), strict=True):
+        if job is None:
+            click.echo(f"{job_id}  (expired)")
+            continue
+        when = job.ended_at.isoformat(timespec="seconds") if job.ended_at else "-"
+        click.echo(f"{job.id}  {job.func_name}  {when}  {_last_error_line(job)}")
+
+
+@jobs_cli.command("requeue")
+@click.argument("job_ids", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Requeue every failed job.")
+def requeue_command(job_ids: tuple[str, ...], everything: bool) -> None:
+    """Put failed jobs back on the queue (a worker runs them again)."""
+    if everything == bool(job_ids):
+        raise click.UsageError("name the job ids to requeue, or --all")
+    registry = FailedJobRegistry(queue=_jobs().redis_queue())
+    ids = registry.get_job_ids() if everything else list(job_ids)
+    for job_id in ids:
+        try:
+            registry.requeue(job_id)
+        except (NoSuchJobError, InvalidJobOperation):
+            raise click.ClickException(f"no failed job {job_id!r} (see `flask jobs failed`)") from None
+        click.echo(f"Requeued {job_id}")
+    click.echo(f"Requeued {len(ids)} job(s).")
