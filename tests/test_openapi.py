@@ -13,6 +13,8 @@ import pytest
 import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
+from webapp.apidocs.components import META_EXAMPLE, WRAPPER_EXAMPLE
+from webapp.apidocs.openapi import OPERATIONS
 
 from tests.conftest import ROOT, LiveServer
 from tests.payloads import (
@@ -35,8 +37,6 @@ from tests.payloads import (
 from tests.test_schemathesis import credentials
 from tests.ui_helpers import screenshot
 from webapp import schemas
-from webapp.apidocs.components import META_EXAMPLE, WRAPPER_EXAMPLE
-from webapp.apidocs.openapi import OPERATIONS
 from webapp.inbox.queries import MAX_PAGE
 
 T0 = 1754400000

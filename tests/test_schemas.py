@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from webapp.validation import Int, Phone, Schema, Text
 from werkzeug.datastructures import MultiDict
 
 from tests.conftest import BUSINESS_NUMBER
@@ -17,7 +18,6 @@ from webapp import schemas
 from webapp.core.errors import APIError
 from webapp.core.storable import problems
 from webapp.inbox.documents import Conversation, Message, PendingUpdate
-from webapp.validation import Int, Phone, Schema, Text
 from webapp.webhooks.documents import WebhookEvent
 
 T0 = 1754400000
