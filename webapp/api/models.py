@@ -35,6 +35,7 @@ MessageText = text(max_length="MESSAGE_MAX_LENGTH", strip=False)
 
 class ConversationsQuery(Strict):
     what: ClassVar[str] = "query"
+    location: ClassVar[str] = "query"
 
     limit: PageSize = Field(50, description="How many conversations, most recent first.")
     q: SearchText = Field(None, description=SEARCH)
@@ -43,6 +44,7 @@ class ConversationsQuery(Strict):
 
 class MessagesQuery(Strict):
     what: ClassVar[str] = "query"
+    location: ClassVar[str] = "query"
 
     limit: PageSize = Field(DEFAULT_PAGE, description="How many messages: the latest, oldest first.")
     before: MessageCursor = Field(None, description=MESSAGE_CURSOR)
@@ -54,11 +56,11 @@ class NoQuery(Strict):
     """No query parameters: any is refused (400 naming it)."""
 
     what: ClassVar[str] = "query"
+    location: ClassVar[str] = "query"
 
 
 class SendMessage(Strict):
     what: ClassVar[str] = "message"
-    noun: ClassVar[str] = "field"
     model_config = ConfigDict(json_schema_extra={"examples": [{"waId": RAVI, "messageBody": "Hello from the inbox"}]})
 
     wa_id: WaId = Field(alias="waId", description="The contact to send to.")

@@ -121,11 +121,16 @@ def whole_number(minimum: int, maximum: int) -> Any:
 
 
 class Request(Shape):
-    """A part of a request. `what` names it in errors ("Invalid message: check waId.");
-    `noun` names an unknown name ("is not a known parameter")."""
+    """A part of a request: a JSON body unless `location` says otherwise. `what` names it in errors
+    ("Invalid message: check waId.")."""
 
     what: ClassVar[str] = "request"
-    noun: ClassVar[str] = "parameter"
+    location: ClassVar[str] = "json"  # or form, query, path, header
+
+    @classmethod
+    def noun(cls) -> str:
+        """What an unknown name is called: "is not a known parameter" (query, path) or "field" (body)."""
+        return "parameter" if cls.location in ("query", "path") else "field"
 
 
 M = TypeVar("M", bound=Request)
@@ -166,7 +171,9 @@ def refusal(what: str, errors: dict[str, str]) -> Invalid:
 
 
 def field_problems(exc: ValidationError, model: type[Shape] | None = None) -> dict[str, str]:
-    noun = model.noun if model is not None and issubclass(model, Request) else "field"
+    request = model if model is not None and issubclass(model, Request) else None
+    noun = request.noun() if request is not None else "field"
+    in_query = request is not None and request.location == "query"
     errors: dict[str, str] = {}
     for error in exc.errors(include_url=False, include_context=False):
         where = ""
@@ -174,7 +181,7 @@ def field_problems(exc: ValidationError, model: type[Shape] | None = None) -> di
             where = storable.join(where, part)
         if error["type"] == "extra_forbidden":
             message = f"is not a known {noun}"
-        elif isinstance(error["input"], list) and noun == "parameter" and len(error["loc"]) == 1:
+        elif in_query and isinstance(error["input"], list) and len(error["loc"]) == 1:
             message = "must be given once"
         elif error["type"] == "missing":
             message = "is required"

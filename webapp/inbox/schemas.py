@@ -161,6 +161,7 @@ class ContactPath(Lenient):
     """The contact in a URL: /c/<wa_id>, /api/messages/<wa_id>."""
 
     what: ClassVar[str] = "wa_id"
+    location: ClassVar[str] = "path"
 
     wa_id: WaId = Field(description="The contact's WhatsApp number: 5 to 20 digits, optionally after a +.",
                         examples=[RAVI])

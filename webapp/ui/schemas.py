@@ -13,6 +13,7 @@ MessageText = text(max_length="MESSAGE_MAX_LENGTH", strip=False)
 
 class PageQuery(Lenient):
     what: ClassVar[str] = "query"
+    location: ClassVar[str] = "query"
 
     q: SearchText = None
 
@@ -23,12 +24,13 @@ class SearchQuery(PageQuery):
 
 class MessagePageQuery(Lenient):
     what: ClassVar[str] = "query"
+    location: ClassVar[str] = "query"
 
     before: MessageCursor = None
 
 
 class ComposerForm(Lenient):
     what: ClassVar[str] = "message"
-    noun: ClassVar[str] = "field"
+    location: ClassVar[str] = "form"
 
     body: MessageText

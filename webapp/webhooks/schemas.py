@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -17,6 +17,9 @@ Token = text(required=False, max_length=256, strip=False)
 class HandshakeQuery(Lenient):
     """Meta's handshake. Unknown parameters are ignored: Meta may add some."""
 
+    what: ClassVar[str] = "query"
+    location: ClassVar[str] = "query"
+
     mode: Mode = Field(None, alias="hub.mode", description="`subscribe`.", examples=["subscribe"])
     verify_token: Token = Field(None, alias="hub.verify_token", description="Must equal WHATSAPP_VERIFY_TOKEN.")
     challenge: Token = Field(None, alias="hub.challenge", description="Echoed back when the token matches.",
@@ -25,6 +28,8 @@ class HandshakeQuery(Lenient):
 
 class SignatureHeaders(Lenient):
     """Checked by webapp/whatsapp/signature.py on the raw body, before anything is read."""
+
+    location: ClassVar[str] = "header"
 
     signature: str | None = Field(
         None, alias="X-Hub-Signature-256", pattern="^sha256=[0-9a-f]{64}$",
