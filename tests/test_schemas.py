@@ -145,6 +145,10 @@ def test_a_strict_model_refuses_unknown_and_repeated_names(app):
     with app.app_context():
         assert refused(SendMessage, {"waId": RAVI, "messageBody": "hi", "status": "read"}) == {
             "status": "is not a known field"}
+        # Only the published names: not the Python ones behind them.
+        assert refused(SendMessage, {"wa_id": RAVI, "message_body": "hi"}) == {
+            "wa_id": "is not a known field", "message_body": "is not a known field", "waId": "is required",
+            "messageBody": "is required"}
 
 
 def test_a_lenient_model_ignores_unknown_names():

@@ -122,7 +122,9 @@ def whole_number(minimum: int, maximum: int) -> Any:
 
 class Request(Shape):
     """A part of a request: a JSON body unless `location` says otherwise. `what` names it in errors
-    ("Invalid message: check waId.")."""
+    ("Invalid message: check waId."). Read by the names it publishes (the aliases) only."""
+
+    model_config = ConfigDict(validate_by_name=False, validate_by_alias=True)
 
     what: ClassVar[str] = "request"
     location: ClassVar[str] = "json"  # or form, query, path, header
