@@ -267,10 +267,26 @@ def test_messages_of_an_unknown_contact_are_a_404(client):
     assert "15550009999" in error["message"]
 
 
-@pytest.mark.parametrize("wa_id", ["abc", "12", "9199373203201234567", "91-9937320320"])
+@pytest.mark.parametrize("wa_id", ["abc", "1234", "1" * 21, "91-9937320320", "++919937320320"])
 def test_messages_of_a_non_phone_is_a_400(client, wa_id):
     error = assert_error(client.get(f"/api/messages/{wa_id}"), 400)
-    assert set(error["errors"]) == {"wa_id"}
+    assert error["errors"] == {"wa_id": "must be a phone number: 5 to 20 digits, optionally after a +"}
+
+
+@pytest.mark.parametrize("wa_id", ["12345", "9199373203201234567", "1" * 20])
+def test_every_contact_a_webhook_stores_can_be_opened_and_answered(client, wa_id):
+    """One number rule (webapp.whatsapp.numbers) for the webhook, the API and the pages: a short code or a
+    long id that WhatsApp delivered is not refused where an agent opens it."""
+    webhook(client, inbound(text("hi", sender=wa_id, id="wamid.ODD", timestamp=T0), wa_id=wa_id, name="Odd"))
+    listed = get(client, f"/api/messages/{wa_id}")["data"]
+    assert [(m["id"], m["wa_id"], m["contactName"]) for m in listed] == [("wamid.ODD", wa_id, "Odd")]
+    page = client.get(f"/c/{wa_id}")
+    assert page.status_code == 200 and "Odd" in page.get_data(as_text=True)
+    assert "wamid.ODD" in client.get(f"/c/{wa_id}/messages").get_data(as_text=True)
+    sent = client.post("/api/messages", json={"waId": wa_id, "messageBody": "hello"})
+    assert sent.status_code == 201, sent.get_json()
+    read = client.post(f"/api/conversations/{wa_id}/read")
+    assert read.status_code == 200 and read.get_json()["data"]["unreadCount"] == 0
 
 
 def test_a_leading_plus_is_accepted_in_the_path(client):

@@ -14,7 +14,7 @@ PACKAGE = ROOT / "webapp"
 
 # Low to high. A package may import itself and the packages of a lower layer, never one beside it or
 # above it. `webapp` itself (create_app) is the top: it wires everything and nothing imports it.
-LAYERS: dict[str, float] = {
+LAYERS: dict[str, int] = {
     "core": 0,
     "whatsapp": 1,
     "inbox": 2,
@@ -23,10 +23,6 @@ LAYERS: dict[str, float] = {
     "api": 4,
     "ui": 4,
     "demo": 4,
-    # Until the pydantic declarations replace them:
-    "validation": 1,
-    "schemas": 2.5,
-    "apidocs": 4,
 }
 TOP = 5
 
@@ -40,7 +36,7 @@ def modules() -> dict[str, Path]:
     return {module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
 
 
-def layer_of(module: str) -> tuple[str, float]:
+def layer_of(module: str) -> tuple[str, int]:
     parts = module.split(".")
     if len(parts) == 1:
         return "webapp", TOP

@@ -172,13 +172,15 @@ def test_the_workers_simulated_statuses_reach_a_socket_on_the_web_server(
 
         worker = start_worker(**timing)
         try:
-            delivered = listener.wait_for("message:status", id=wamid, status="delivered", timeout=10)
+            # Both jobs are due by now, so the worker may apply `read` first; `delivered` is then
+            # stale (ticks only move forward) and is never pushed. What a user sees: the tick ends at read.
             read = listener.wait_for("message:status", id=wamid, status="read", timeout=10)
         except AssertionError as exc:
             raise AssertionError(f"{exc}\nevents: {listener.names()}\n--- worker:\n{worker.log()}\n"
                                  f"--- server:\n{server.log()}") from None
-        assert [d["status"] for d in listener.of("message:status", id=wamid)] == ["delivered", "read"]
-        assert 'aria-label="Delivered"' in delivered["html"] and 'aria-label="Read"' in read["html"]
+        pushed = [d["status"] for d in listener.of("message:status", id=wamid)]
+        assert pushed in (["delivered", "read"], ["read"])
+        assert 'aria-label="Read"' in read["html"]
         assert worker.log().count("deliver_status") >= 2
     finally:
         listener.disconnect()

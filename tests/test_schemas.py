@@ -1,5 +1,5 @@
-"""Declared request schemas: the field types, what they refuse and how they name it, and the
-attacks they stop (operator injection in bodies and query strings, keys MongoDB would read as
+"""Declared request models (pydantic, webapp/core/validation.py): the field types, what they refuse and
+how they name it, and the attacks they stop (operator injection in bodies and query strings, keys MongoDB would read as
 operators or paths, text that is not Unicode, bodies too large or nested too deep)."""
 
 from __future__ import annotations
@@ -13,12 +13,16 @@ from werkzeug.datastructures import MultiDict
 
 from tests.conftest import BUSINESS_NUMBER
 from tests.payloads import RAVI, failure, inbound, message, meta_body, raw, status, statuses, text, value
-from webapp import schemas
-from webapp.core.errors import APIError
+from webapp.api.models import ConversationsQuery, SendMessage
+from webapp.core.errors import Invalid
 from webapp.core.storable import problems
+from webapp.core.validation import Request, Strict, parse, whole_number
+from webapp.core.validation import text as text_field
 from webapp.inbox.documents import Conversation, Message, PendingUpdate
-from webapp.validation import Int, Phone, Schema, Text
+from webapp.inbox.schemas import ContactPath
+from webapp.ui.schemas import SearchQuery
 from webapp.webhooks.documents import WebhookEvent
+from webapp.whatsapp.numbers import WA_ID_PROBLEM, is_wa_id
 
 T0 = 1754400000
 
@@ -31,9 +35,9 @@ def assert_error(response: Any, status: int) -> dict[str, Any]:
     return body
 
 
-def refused(schema: Schema, source: dict[str, Any] | MultiDict) -> dict[str, str]:
-    with pytest.raises(APIError) as caught:
-        schema.check(source)
+def refused(model: type[Request], source: dict[str, Any] | MultiDict) -> dict[str, str]:
+    with pytest.raises(Invalid) as caught:
+        parse(model, source)
     assert caught.value.status == 400
     for name in caught.value.errors or {}:
         assert name in caught.value.message
@@ -45,52 +49,79 @@ def nothing_stored() -> bool:
             PendingUpdate.objects.count()) == (0, 0, 0, 0)
 
 
-# --- the field types -------------------------------------------------------------------------------------
+# --- the field types and models -------------------------------------------------------------------------------
+
+
+class ProbeText(Strict):
+    name: text_field(max_length=10)
+
+
+class ProbeBody(Strict):
+    body: text_field(strip=False)
+
+
+class ProbeSearch(Strict):
+    q: text_field(required=False) = None
+
+
+class ProbeLimit(Strict):
+    limit: whole_number(1, 200) = 50
 
 
 @pytest.mark.parametrize(
-    ("raw_value", "problem"),
+    ("source", "problem"),
     [
-        (None, "is required"),
-        ("", "must not be empty"),
-        ("  \n ", "must not be empty"),
-        (5, "must be a string"),
-        (True, "must be a string"),
-        ({"$gt": ""}, "must be a string"),
-        (["a"], "must be a string"),
-        ("x" * 11, "must be at most 10 characters"),
-        ("a\x00b", "must not contain control characters"),
-        ("a\x1bb", "must not contain control characters"),
-        ("a\x85b", "must not contain control characters"),
-        ("\ud800", "is not valid Unicode text (it holds a lone surrogate)"),
+        ({}, "is required"),
+        ({"name": None}, "is required"),
+        ({"name": ""}, "must not be empty"),
+        ({"name": "  \n "}, "must not be empty"),
+        ({"name": 5}, "must be a string"),
+        ({"name": True}, "must be a string"),
+        ({"name": {"$gt": ""}}, "must be a string"),
+        ({"name": ["a"]}, "must be a string"),
+        ({"name": "x" * 11}, "must be at most 10 characters"),
+        ({"name": "a\x00b"}, "must not contain control characters"),
+        ({"name": "a\x1bb"}, "must not contain control characters"),
+        ({"name": "a\x85b"}, "must not contain control characters"),
+        ({"name": "\ud800"}, "is not valid Unicode text (it holds a lone surrogate)"),
     ],
 )
-def test_text_refuses_naming_the_problem(raw_value, problem):
-    assert Text("name", max_length=10).check(raw_value) == (None, problem)
+def test_text_refuses_naming_the_problem(source, problem):
+    assert refused(ProbeText, source) == {"name": problem}
 
 
 def test_text_keeps_tabs_newlines_and_everything_printable():
-    field = Text("body", strip=False)
-    assert field.check("  Line one\n\tline two 🙂\r\n") == ("  Line one\n\tline two 🙂\r\n", None)
-    assert Text("q").check("  Ravi  ") == ("Ravi", None)
-    assert Text("q", required=False).check("   ") == (None, None)
+    assert parse(ProbeBody, {"body": "  Line one\n\tline two 🙂\r\n"}).body == "  Line one\n\tline two 🙂\r\n"
+    assert parse(ProbeText, {"name": "  Ravi  "}).name == "Ravi"
+    assert parse(ProbeSearch, {"q": "   "}).q is None
+    assert parse(ProbeSearch, {}).q is None
 
 
-@pytest.mark.parametrize("number", ["919937320320", "+919937320320", " 919937320320 ", "123456", "1" * 15])
+@pytest.mark.parametrize("number", ["919937320320", "+919937320320", " 919937320320 ", "12345", "1" * 20,
+                                    "9199373203201234567"])
 def test_a_phone_number_is_kept_as_digits(number):
-    assert Phone("waId").check(number) == (number.strip().lstrip("+"), None)
+    assert parse(ContactPath, {"wa_id": number}).wa_id == number.strip().lstrip("+")
 
 
-@pytest.mark.parametrize("number", ["12345", "1" * 16, "91-9937320320", "abc", "++919937320320", "९१९९३७३२०३२०",
+@pytest.mark.parametrize("number", ["1234", "1" * 21, "91-9937320320", "abc", "++919937320320", "९१९९३७३२०३२०",
                                     "919937320320\n1", "＋919937320320"])
 def test_anything_else_is_not_a_phone_number(number):
-    assert Phone("waId").check(number) == (None, "must be a phone number: 6 to 15 digits, optionally after a +")
+    assert refused(ContactPath, {"wa_id": number}) == {"wa_id": WA_ID_PROBLEM}
 
 
-@pytest.mark.parametrize(("raw_value", "expected"), [(None, (50, None)), ("", (50, None)), ("7", (7, None)),
-                                                     (7, (7, None)), ("200", (200, None))])
-def test_int_reads_whole_numbers_with_a_default(raw_value, expected):
-    assert Int("limit", 50, 1, 200).check(raw_value) == expected
+def test_the_webhook_parser_keeps_the_same_number_rule():
+    """The parser and the models share webapp.whatsapp.numbers: what one stores, the other opens."""
+    for number in ["12345", "1" * 20, "+919937320320"]:
+        assert is_wa_id(number) and parse(ContactPath, {"wa_id": number})
+    for number in ["1234", "1" * 21, "91-99373"]:
+        assert not is_wa_id(number)
+        refused(ContactPath, {"wa_id": number})
+
+
+@pytest.mark.parametrize(("source", "expected"), [({}, 50), ({"limit": ""}, 50), ({"limit": "7"}, 7),
+                                                  ({"limit": 7}, 7), ({"limit": "200"}, 200)])
+def test_a_whole_number_is_read_with_a_default(source, expected):
+    assert parse(ProbeLimit, source).limit == expected
 
 
 @pytest.mark.parametrize(("raw_value", "problem"), [
@@ -98,47 +129,57 @@ def test_int_reads_whole_numbers_with_a_default(raw_value, expected):
     ("1.5", "must be a whole number"), ("1_0", "must be a whole number"), ("x", "must be a whole number"),
     (True, "must be a whole number"), ("9" * 40, "must be a whole number"), ("٣", "must be a whole number"),
 ])
-def test_int_refuses_naming_the_problem(raw_value, problem):
-    assert Int("limit", 50, 1, 200).check(raw_value) == (None, problem)
+def test_a_whole_number_refuses_naming_the_problem(raw_value, problem):
+    assert refused(ProbeLimit, {"limit": raw_value}) == {"limit": problem}
 
 
-def test_a_schema_names_every_bad_field_at_once():
-    errors = refused(schemas.SEND_MESSAGE, {"waId": "abc", "messageBody": "", "to": 5})
-    assert errors == {"waId": "must be a phone number: 6 to 15 digits, optionally after a +",
-                      "messageBody": "must not be empty", "to": "must be a string"}
+def test_a_model_names_every_bad_field_at_once(app):
+    with app.app_context():  # messageBody's bound is a setting
+        errors = refused(SendMessage, {"waId": "abc", "messageBody": "", "to": 5})
+    assert errors == {"waId": WA_ID_PROBLEM, "messageBody": "must not be empty", "to": "must be a string"}
 
 
-def test_a_strict_schema_refuses_unknown_and_repeated_names():
-    errors = refused(schemas.CONVERSATIONS_QUERY, MultiDict([("limt", "5"), ("q", "a"), ("q", "b")]))
+def test_a_strict_model_refuses_unknown_and_repeated_names(app):
+    errors = refused(ConversationsQuery, MultiDict([("limt", "5"), ("q", "a"), ("q", "b")]))
     assert errors == {"limt": "is not a known parameter", "q": "must be given once"}
+    with app.app_context():
+        assert refused(SendMessage, {"waId": RAVI, "messageBody": "hi", "status": "read"}) == {
+            "status": "is not a known field"}
+        # Only the published names: not the Python ones behind them.
+        assert refused(SendMessage, {"wa_id": RAVI, "message_body": "hi"}) == {
+            "wa_id": "is not a known field", "message_body": "is not a known field", "waId": "is required",
+            "messageBody": "is required"}
 
 
-def test_a_lenient_schema_ignores_unknown_names():
-    values = schemas.SEARCH_QUERY.check(MultiDict([("q", "ravi"), ("_", "123"), ("utm_source", "x")]))
-    assert values == {"q": "ravi", "before": None}
+def test_a_lenient_model_ignores_unknown_names():
+    query = parse(SearchQuery, MultiDict([("q", "ravi"), ("_", "123"), ("utm_source", "x")]))
+    assert (query.q, query.before) == ("ravi", None)
 
 
 def test_a_field_describes_itself_as_json_schema():
-    assert Phone("waId").json_schema() == {"type": "string", "maxLength": 16, "minLength": 1,
-                                           "pattern": r"^(?:\+?[0-9]{6,15})$"}
-    assert Int("limit", 50, 1, 200, description="How many.").json_schema() == {
-        "type": "integer", "minimum": 1, "maximum": 200, "default": 50, "description": "How many."}
-    schema = Schema("json", "message", Phone("waId"), Text("body", required=False, max_length=5), strict=True)
-    described = schema.json_schema()
-    assert described["required"] == ["waId"] and described["additionalProperties"] is False
-    assert described["properties"]["body"]["maxLength"] == 5
+    assert ContactPath.model_json_schema()["properties"]["wa_id"] == {
+        "type": "string", "maxLength": 21, "minLength": 1, "pattern": r"^(?:\+?[0-9]{5,20})$",
+        "description": "The contact's WhatsApp number: 5 to 20 digits, optionally after a +.", "examples": [RAVI]}
+    limit = ConversationsQuery.model_json_schema()["properties"]["limit"]
+    assert limit == {"type": "integer", "minimum": 1, "maximum": 200, "default": 50,
+                     "description": "How many conversations, most recent first."}
+    described = SendMessage.model_json_schema()
+    assert described["required"] == ["waId", "messageBody"] and described["additionalProperties"] is False
+    assert ProbeSearch.model_json_schema()["properties"]["q"]["maxLength"] == 4096
 
 
 def test_the_described_patterns_agree_with_the_checks():
     """The JSON Schema patterns (what clients read) accept what the checks accept, and refuse the rest."""
     import re
 
-    body, optional = Text("body"), Text("q", required=False)
-    for sample in ["hi", "  Line\n\ttwo 🙂", "é", "\u00a0x"]:
-        assert body.check(sample)[1] is None and re.search(body.json_schema()["pattern"], sample), sample
+    required = ProbeText.model_json_schema()["properties"]["name"]["pattern"]
+    optional = ProbeSearch.model_json_schema()["properties"]["q"]["pattern"]
+    for sample in ["hi", "  Line\n\ttwo", "é", "\u00a0x"]:
+        assert parse(ProbeText, {"name": sample}) and re.search(required, sample), sample
     for sample in ["a\x00b", "a\x7fb", "\x9f", " \n\t "]:
-        assert body.check(sample)[1] is not None and not re.search(body.json_schema()["pattern"], sample), sample
-    assert re.search(optional.json_schema()["pattern"], "") and not re.search(optional.json_schema()["pattern"], "\x01")
+        refused(ProbeText, {"name": sample})
+        assert not re.search(required, sample), sample
+    assert re.search(optional, "") and not re.search(optional, "\x01")
 
 
 def test_storable_names_every_unsafe_key_and_broken_string_with_its_path():

@@ -587,7 +587,7 @@ def test_one_bad_message_deep_in_a_batch_rejects_the_whole_body(client):
                      value(messages=[good[2], bad, good[3]]), entries=2)
     error = assert_error(post(client, body), 400)
     assert error["errors"] == {"entry[1].changes[0].value.messages[1].from":
-                               "must be a phone number (digits, optionally with a leading +)"}
+                               "must be a phone number: 5 to 20 digits, optionally after a +"}
     assert "nothing was stored" in error["message"]
     assert_nothing_stored(client)
     assert PendingUpdate.objects.count() == 0

@@ -16,7 +16,7 @@ from typing import Any
 from dotenv import load_dotenv
 from flask import Flask
 
-from . import api, apidocs, auth, demo, inbox, ui, webhooks
+from . import api, auth, demo, inbox, ui, webhooks
 from .core import bus, errors, health, jobs
 from .core.config import ConfigError, Settings
 from .core.db import DatabaseUnavailable, connect, share_write_lock
@@ -76,7 +76,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(ui.bp)
     app.register_blueprint(health.bp)
-    app.register_blueprint(apidocs.bp)  # /openapi.json and /docs
+    app.register_blueprint(api.docs_bp)  # /openapi.json and /docs
     auth.init_app(app)  # default deny: every route but auth.guard.PUBLIC_ENDPOINTS needs sign-in
     errors.register_error_handlers(app)
     webhooks.register_cli(app)

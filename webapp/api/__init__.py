@@ -1,5 +1,6 @@
-"""The JSON API under /api."""
+"""The JSON API under /api, and its description: /openapi.json and /docs (docs_bp)."""
 
+from .docs import bp as docs_bp
 from .routes import bp
 
-__all__ = ["bp"]
+__all__ = ["bp", "docs_bp"]

@@ -1,53 +1,76 @@
+"""The JSON API. Each route declares its models in its signature and its answers in `operation`
+(webapp/core/openapi.py): that is what is validated, what is answered and what /openapi.json says."""
+
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint
 
 from ..auth import sent_by
-from ..core.errors import APIError, envelope
+from ..core.envelope import PageMeta
+from ..core.openapi import answers, operation
 from ..inbox import queries as inbox
+from ..inbox.schemas import ContactPath, Conversation, Message
 from ..inbox.sending import send_text
-from ..schemas import CONTACT_PATH, CONVERSATIONS_QUERY, MESSAGES_QUERY, NO_QUERY, SEND_MESSAGE
+from .models import (
+    ConversationPage,
+    ConversationRead,
+    ConversationsQuery,
+    MessagePage,
+    MessageSent,
+    MessagesQuery,
+    NoQuery,
+    SendMessage,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
-def _wa_id() -> str:
-    return CONTACT_PATH.validate(request)["wa_id"]
-
-
 @bp.get("/conversations")
-def list_conversations():
-    args = CONVERSATIONS_QUERY.validate(request)
-    rows, has_more = inbox.conversations(limit=args["limit"], query=args["q"] or "", before_wa_id=args["before"])
-    meta = {"hasMore": has_more, "before": rows[-1].wa_id if has_more and rows else None, "count": len(rows)}
-    return envelope([c.to_api() for c in rows], f"{len(rows)} conversation(s)", meta=meta)
+@operation("listConversations", tag="conversations", resp=answers(
+    HTTP_200=(ConversationPage, "A page of conversations."), HTTP_400=None, HTTP_401=None, HTTP_429=None,
+    HTTP_503=None))
+def list_conversations(query: ConversationsQuery) -> ConversationPage:
+    """Conversations, most recent first"""
+    rows, has_more = inbox.conversations(limit=query.limit, query=query.q or "", before_wa_id=query.before)
+    meta = PageMeta(has_more=has_more, before=rows[-1].wa_id if has_more and rows else None, count=len(rows))
+    return ConversationPage(message=f"{len(rows)} conversation(s)", data=[Conversation.of(c) for c in rows],
+                            meta=meta)
 
 
 @bp.get("/messages/<wa_id>")
-def list_messages(wa_id: str):
-    wa_id = _wa_id()
-    args = MESSAGES_QUERY.validate(request)
-    conversation = inbox.get_conversation(wa_id, args["phone_number_id"])
-    page = inbox.message_page(conversation, limit=args["limit"], before_id=args["before"])
-    data = [m.to_api(conversation.contact_name) for m in page.messages]
-    return envelope(data, f"{len(data)} message(s)", meta=page.meta)
+@operation("listMessages", tag="messages", resp=answers(
+    HTTP_200=(MessagePage, "A page of messages."), HTTP_400=None, HTTP_401=None, HTTP_404=None, HTTP_429=None,
+    HTTP_503=None))
+def list_messages(path: ContactPath, query: MessagesQuery) -> MessagePage:
+    """A conversation's messages, oldest to newest
+
+    The latest page; `?before=` with the page's `meta.before` gives the page before it."""
+    conversation = inbox.get_conversation(path.wa_id, query.phone_number_id)
+    page = inbox.message_page(conversation, limit=query.limit, before_id=query.before)
+    data = [Message.of(m, conversation.contact_name) for m in page.messages]
+    return MessagePage(message=f"{len(data)} message(s)", data=data, meta=PageMeta.model_validate(page.meta))
 
 
 @bp.post("/messages")
-def create_message():
-    NO_QUERY.validate(request)
-    values = SEND_MESSAGE.validate(request)
-    if values["to"] and values["to"] != values["waId"]:
-        raise APIError(400, "Invalid message: check to.", {"to": "must be the same number as waId"})
-    message = send_text(values["waId"], values["messageBody"], sender=values["from"], sent_by=sent_by())
-    conversation = inbox.get_conversation(values["waId"], message.phone_number_id)
-    return envelope(message.to_api(conversation.contact_name), "Message sent", 201)
+@operation("sendMessage", tag="messages", resp=answers(
+    HTTP_201=(MessageSent, "The message, as stored."), HTTP_400=None, HTTP_401=None, HTTP_403=None, HTTP_413=None,
+    HTTP_415=None, HTTP_429=None, HTTP_503=None))
+def create_message(query: NoQuery, json: SendMessage) -> tuple[MessageSent, int]:
+    """Send a text message
+
+    Stored with status `sent`; with SIMULATE_DELIVERY on, `delivered` and `read` follow through the webhook
+    pipeline. Sending to a new number starts a conversation."""
+    message = send_text(json.wa_id, json.message_body, sender=json.sender, sent_by=sent_by())
+    conversation = inbox.get_conversation(json.wa_id, message.phone_number_id)
+    return MessageSent(message="Message sent", data=Message.of(message, conversation.contact_name)), 201
 
 
 @bp.post("/conversations/<wa_id>/read")
-def mark_read(wa_id: str):
-    NO_QUERY.validate(request)
-    conversation = inbox.get_conversation(_wa_id())
+@operation("markConversationRead", tag="conversations", resp=answers(
+    HTTP_200=(ConversationRead, "The conversation, its unread count now 0."), HTTP_400=None, HTTP_401=None,
+    HTTP_403=None, HTTP_404=None, HTTP_429=None, HTTP_503=None))
+def mark_read(path: ContactPath, query: NoQuery) -> ConversationRead:
+    """Mark a conversation read"""
+    conversation = inbox.get_conversation(path.wa_id)
     inbox.mark_read(conversation)
-    return envelope(conversation.to_api(), "Conversation marked read")
-
+    return ConversationRead(message="Conversation marked read", data=Conversation.of(conversation))

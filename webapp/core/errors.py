@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_limiter import RateLimitExceeded
 from pymongo.errors import PyMongoError
 from werkzeug.exceptions import HTTPException
 
 from .db import DB_UNAVAILABLE
+from .envelope import ErrorEnvelope
 from .rate_limits import retry_after
 
 log = logging.getLogger(__name__)
@@ -68,12 +69,8 @@ def envelope(
 
 
 def error_response(status: int, message: str, errors: dict[str, str] | None = None) -> Response:
-    body: dict[str, Any] = {"status": "error", "message": message, "data": None}
-    if errors:
-        body["errors"] = errors
-    response = jsonify(body)
-    response.status_code = status
-    return response
+    body = ErrorEnvelope(message=message, errors=errors or None)
+    return current_app.response_class(body.model_dump_json(), status, mimetype="application/json")
 
 
 def wants_json() -> bool:

@@ -150,28 +150,6 @@ class Conversation(Document):
             )
         return result.modified_count > 0
 
-    # --- JSON ---------------------------------------------------------------------------------
-
-    def to_api(self) -> dict[str, Any]:
-        last = self.last_message
-        item: dict[str, Any] = {
-            "id": last.id if last else None,
-            "wa_id": self.wa_id,
-            "contactName": self.contact_name or None,
-            "from": last.sender if last else None,
-            "to": last.recipient if last else None,
-            "type": last.type if last else None,
-            "text": {"body": last.preview} if last else None,
-            "preview": last.preview if last else "",
-            "timestamp": iso(last.timestamp) if last else None,
-            "status": status_name(last.status_rank, last.direction) if last else None,
-            "direction": last.direction if last else None,
-            "unreadCount": self.unread_count,
-            "lastMessageAt": iso(self.last_message_at),
-            "phoneNumberId": self.phone_number_id,
-        }
-        return item
-
 
 class Message(Document):
     """A WhatsApp message, keyed by its wamid. Reactions are stored too (type `reaction`) but
@@ -252,32 +230,6 @@ class Message(Document):
             for sender, r in sorted((self.reactions or {}).items(), key=lambda kv: kv[1].get("at") or 0)
             if r.get("emoji")
         ]
-
-    def to_api(self, contact_name: str | None = None) -> dict[str, Any]:
-        item: dict[str, Any] = {
-            "id": self.id,
-            "wa_id": self.wa_id,
-            "contactName": contact_name,
-            "from": self.sender,
-            "to": self.recipient,
-            "direction": self.direction,
-            "type": self.type,
-            "preview": self.preview,
-            "timestamp": iso(self.timestamp),
-            "status": self.status,
-            "statusTimestamps": {name: iso(at) for name, at in (self.status_times or {}).items()},
-            "error": self.shown_error,
-            "reactions": self.visible_reactions(),
-            "context": self.context or None,
-            "sentBy": self.sent_by_app,
-        }
-        if self.content is not None:
-            # Under the type's name (`text`, `image`, …) unless that name is taken by a field above.
-            named = self.type.isidentifier() and self.type not in item and self.type != "errors"
-            item[self.type if named else "content"] = self.content
-        if self.errors:
-            item["errors"] = self.errors
-        return item
 
     # --- writes (each one atomic, addressed by _id) -------------------------------------------
 

@@ -15,8 +15,9 @@ from typing import Any
 
 from ..core.bus import EventBus
 from ..core.extensions import socketio
-from ..inbox.documents import Conversation, Message
+from ..inbox import documents
 from ..inbox.events import ConversationChanged, MessageStatusChanged, MessageStored, ReactionsChanged
+from ..inbox.schemas import Conversation, Message
 from . import views
 
 log = logging.getLogger(__name__)
@@ -39,30 +40,31 @@ def _html(render: Callable[..., str], *args: Any) -> str | None:
 
 
 def push_new_message(event: MessageStored) -> None:
-    message = Message.objects(pk=event.message_id).first()
+    message = documents.Message.objects(pk=event.message_id).first()
     if message is None:
         return
-    conversation = Conversation.objects(pk=event.conversation_id).only("contact_name").first()
+    conversation = documents.Conversation.objects(pk=event.conversation_id).only("contact_name").first()
     name = conversation.contact_name if conversation else None
-    socketio.emit("message:new", {**message.to_api(name), "html": _html(views.render_bubble, message, name)})
+    shape = Message.of(message, name).model_dump(mode="json")
+    socketio.emit("message:new", {**shape, "html": _html(views.render_bubble, message, name)})
 
 
 def push_status(event: MessageStatusChanged) -> None:
-    message = Message.objects(pk=event.message_id).first()
+    message = documents.Message.objects(pk=event.message_id).first()
     if message is None:
         return
     socketio.emit("message:status", {
         "id": message.id,
         "wa_id": message.wa_id,
         "status": message.status,
-        "timestamp": message.to_api()["statusTimestamps"].get(message.status),
+        "timestamp": Message.of(message).status_timestamps.get(message.status),
         "error": message.shown_error,
         "html": _html(views.render_tick, message),
     })
 
 
 def push_reactions(event: ReactionsChanged) -> None:
-    message = Message.objects(pk=event.message_id).first()
+    message = documents.Message.objects(pk=event.message_id).first()
     if message is None:
         return
     socketio.emit("message:reactions", {"id": message.id, "wa_id": message.wa_id,
@@ -71,7 +73,8 @@ def push_reactions(event: ReactionsChanged) -> None:
 
 
 def push_conversation(event: ConversationChanged) -> None:
-    conversation = Conversation.objects(pk=event.conversation_id).first()
+    conversation = documents.Conversation.objects(pk=event.conversation_id).first()
     if conversation is None:
         return
-    socketio.emit("conversation:update", {**conversation.to_api(), "html": _html(views.render_row, conversation)})
+    shape = Conversation.of(conversation).model_dump(mode="json")
+    socketio.emit("conversation:update", {**shape, "html": _html(views.render_row, conversation)})

@@ -12,10 +12,12 @@ from htmx_flask import Htmx, request
 
 from ..auth import sent_by
 from ..core.errors import APIError, AppError
+from ..core.validation import parse
 from ..inbox import queries
+from ..inbox.schemas import ContactPath
 from ..inbox.sending import send_text
-from ..schemas import COMPOSER_FORM, CONTACT_PATH, MESSAGE_PAGE_QUERY, PAGE_QUERY, SEARCH_QUERY
 from . import views
+from .schemas import ComposerForm, MessagePageQuery, PageQuery, SearchQuery
 
 bp = Blueprint("ui", __name__)
 
@@ -33,13 +35,13 @@ def _partial() -> bool:
 
 
 def _wa_id() -> str:
-    return CONTACT_PATH.validate(request)["wa_id"]
+    return parse(ContactPath, request.view_args or {}).wa_id
 
 
 def _search_text() -> str:
     """The search box's text: `q` when it is valid, else nothing (an error page shows no results)."""
     try:
-        return PAGE_QUERY.validate(request)["q"] or ""
+        return parse(PageQuery, request.args).q or ""
     except AppError:
         return ""
 
@@ -94,16 +96,16 @@ def chat(wa_id: str) -> ResponseReturnValue:
 @bp.get("/ui/conversations")
 def conversation_rows() -> ResponseReturnValue:
     """List rows: search results as the agent types, the next page, or the whole list after a reconnect."""
-    args = SEARCH_QUERY.validate(request)
-    return render_template("partials/_conversation_list.html", **_list(args["q"] or "", args["before"]))
+    args = parse(SearchQuery, request.args)
+    return render_template("partials/_conversation_list.html", **_list(args.q or "", args.before))
 
 
 @bp.get("/c/<wa_id>/messages")
 def messages(wa_id: str) -> ResponseReturnValue:
     """The latest page of bubbles (a catch-up after a reconnect), or the page before `before`."""
-    args = MESSAGE_PAGE_QUERY.validate(request)
+    args = parse(MessagePageQuery, request.args)
     conversation = queries.get_conversation(_wa_id())
-    page = queries.message_page(conversation, before_id=args["before"])
+    page = queries.message_page(conversation, before_id=args.before)
     return render_template("partials/_message_page.html", chat=views.chat(conversation, page))
 
 
@@ -126,6 +128,6 @@ def send(wa_id: str) -> ResponseReturnValue:
     if not request.htmx:
         raise APIError(400, "Send messages from the inbox page.")
     conversation = queries.get_conversation(_wa_id())
-    body = COMPOSER_FORM.validate(request)["body"]
+    body = parse(ComposerForm, request.form).body
     message = send_text(conversation.wa_id, body, sent_by=sent_by())
     return render_template("partials/_message.html", b=views.bubble(message, contact_name=conversation.contact_name))

@@ -6,33 +6,53 @@ import hmac
 
 from flask import Blueprint, Response, current_app, request
 
-from ..core.errors import APIError, Invalid, envelope
-from ..schemas import WEBHOOK_HANDSHAKE_QUERY
+from ..core.errors import APIError, Invalid
+from ..core.openapi import answers, operation
 from ..whatsapp.parse import WebhookFormatError
+from ..whatsapp.schemas import WebhookBody
 from ..whatsapp.signature import SignatureVerdict, verify
 from .receive import receive_webhook
+from .schemas import HandshakeQuery, SignatureHeaders, WebhookReceipt, WebhookResult
 
 bp = Blueprint("webhook", __name__)
 
 
 @bp.get("/webhook")
-def verify_subscription() -> Response:
-    """Meta's handshake: echo hub.challenge when the verify token is ours."""
+@operation("verifyWebhook", tag="webhook", public=True, resp=answers(
+    HTTP_200=(None, "The challenge, echoed as text/plain."), HTTP_400=None,
+    HTTP_403="The mode is not `subscribe`, the token does not match (or none is configured), or there is no "
+             "challenge.",
+    HTTP_429=None))
+def verify_subscription(query: HandshakeQuery) -> Response:
+    """Meta's verification handshake
+
+    Answers `hub.challenge` when `hub.mode` is `subscribe` and `hub.verify_token` matches WHATSAPP_VERIFY_TOKEN."""
     token = current_app.config["WHATSAPP_VERIFY_TOKEN"]
-    args = WEBHOOK_HANDSHAKE_QUERY.validate(request)
-    given = args["hub.verify_token"] or ""
+    given = query.verify_token or ""
     if (
         token
-        and args["hub.mode"] == "subscribe"
+        and query.mode == "subscribe"
         and hmac.compare_digest(given.encode(), token.encode())
-        and args["hub.challenge"]
+        and query.challenge
     ):
-        return Response(args["hub.challenge"], 200, mimetype="text/plain")
+        return Response(query.challenge, 200, mimetype="text/plain")
     raise APIError(403, "Verification failed: hub.mode must be subscribe and hub.verify_token must match.")
 
 
 @bp.post("/webhook")
-def receive():
+@operation("receiveWebhook", tag="webhook", public=True, json=WebhookBody, headers=SignatureHeaders,
+           checked_by_route=True, resp=answers(
+               HTTP_200=(WebhookReceipt, "Stored; `outcome` says whether processing it worked (`failed`: it will "
+                                         "be replayed)."),
+               HTTP_400="Not a webhook body we accept: `errors` names the JSON path of each problem. Nothing stored.",
+               HTTP_401="WHATSAPP_APP_SECRET is set and X-Hub-Signature-256 is missing or wrong. Nothing stored.",
+               HTTP_413=None, HTTP_429=None, HTTP_503=None))
+def receive() -> WebhookReceipt:
+    """Receive a WhatsApp webhook delivery
+
+    The body is stored exactly as received, then every entry, change, message and status in it is processed
+    (idempotently: a delivery repeated is stored once). 200 only once it is stored. The signature is checked on
+    the raw body first, and the body is validated by the parser, which names the JSON path of each problem."""
     raw = request.get_data(cache=False)
     verdict = verify(raw, request.headers.get("X-Hub-Signature-256"), current_app.config["WHATSAPP_APP_SECRET"])
     if verdict is SignatureVerdict.MISSING:
@@ -43,7 +63,9 @@ def receive():
         receipt = receive_webhook(raw, signature=verdict)
     except WebhookFormatError as exc:
         raise Invalid(exc.message, exc.errors) from None
-    data = {"eventId": receipt.event_id, "outcome": receipt.outcome, **receipt.report.as_dict()}
+    data = WebhookResult.model_validate({"eventId": receipt.event_id, "outcome": receipt.outcome,
+                                         **receipt.report.as_dict()})
     if receipt.outcome == "failed":
-        return envelope(data, "Stored, but processing failed; it will be retried by `flask webhooks replay --failed`.")
-    return envelope(data, "Webhook processed")
+        return WebhookReceipt(
+            message="Stored, but processing failed; it will be retried by `flask webhooks replay --failed`.", data=data)
+    return WebhookReceipt(message="Webhook processed", data=data)

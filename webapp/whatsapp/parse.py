@@ -23,8 +23,8 @@ from .events import (
     StatusEvent,
     WebhookBatch,
 )
+from .numbers import WA_ID_PROBLEM, digits, is_wa_id
 
-PHONE_RE = re.compile(r"^\+?[0-9]{5,20}$")
 MAX_ERRORS = 20
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # JSON's spelling of a (maybe lone) surrogate
 
@@ -60,10 +60,6 @@ def decode_json(raw: bytes) -> Any:
         if problems:
             raise WebhookFormatError("The request body holds text that is not valid Unicode.", problems)
     return body
-
-
-def digits(number: str) -> str:
-    return number.lstrip("+").strip()
 
 
 def parse_timestamp(value: Any) -> datetime:
@@ -125,8 +121,8 @@ class _Reader:
         value = self.string(parent, key, path, required=required)
         if value is None:
             return None
-        if not PHONE_RE.match(value):
-            self.problem(f"{path}.{key}", "must be a phone number (digits, optionally with a leading +)")
+        if not is_wa_id(value):
+            self.problem(f"{path}.{key}", WA_ID_PROBLEM)
             return None
         return digits(value)
 

@@ -1,0 +1,101 @@
+"""What the JSON API accepts and answers, declared once: spectree validates each request with these
+models, the routes answer with them, and /openapi.json is generated from them (webapp/core/openapi.py).
+
+The API's request models are strict: an unknown or repeated query parameter or body field is a 400
+naming it (a typo such as `?limt=5` is not silently ignored)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
+
+from ..core.envelope import PageMeta, Success
+from ..core.validation import Strict, problem, text, whole_number
+from ..inbox.queries import DEFAULT_PAGE, MAX_PAGE
+from ..inbox.schemas import (
+    CONVERSATION_CURSOR,
+    MESSAGE_CURSOR,
+    RAVI,
+    SEARCH,
+    Conversation,
+    Message,
+    MessageCursor,
+    OptionalWaId,
+    SearchText,
+)
+from ..whatsapp.numbers import WaId
+
+PageSize = whole_number(1, MAX_PAGE)
+Digits = text(required=False, max_length=32, pattern="[0-9]+", pattern_problem="must be digits")
+MessageText = text(max_length="MESSAGE_MAX_LENGTH", strip=False)
+
+# --- requests --------------------------------------------------------------------------------------------
+
+
+class ConversationsQuery(Strict):
+    what: ClassVar[str] = "query"
+    location: ClassVar[str] = "query"
+
+    limit: PageSize = Field(50, description="How many conversations, most recent first.")
+    q: SearchText = Field(None, description=SEARCH)
+    before: OptionalWaId = Field(None, description=CONVERSATION_CURSOR)
+
+
+class MessagesQuery(Strict):
+    what: ClassVar[str] = "query"
+    location: ClassVar[str] = "query"
+
+    limit: PageSize = Field(DEFAULT_PAGE, description="How many messages: the latest, oldest first.")
+    before: MessageCursor = Field(None, description=MESSAGE_CURSOR)
+    phone_number_id: Digits = Field(
+        None, description="The business number's id, when the contact wrote to more than one; default: the latest.")
+
+
+class NoQuery(Strict):
+    """No query parameters: any is refused (400 naming it)."""
+
+    what: ClassVar[str] = "query"
+    location: ClassVar[str] = "query"
+
+
+class SendMessage(Strict):
+    what: ClassVar[str] = "message"
+    model_config = ConfigDict(json_schema_extra={"examples": [{"waId": RAVI, "messageBody": "Hello from the inbox"}]})
+
+    wa_id: WaId = Field(alias="waId", description="The contact to send to.")
+    message_body: MessageText = Field(
+        alias="messageBody",
+        description="The text, kept exactly as sent (at most MESSAGE_MAX_LENGTH characters, not blank).")
+    sender: OptionalWaId = Field(None, alias="from", description="The sending number; default: the business's number.")
+    to: OptionalWaId = Field(None, description="Must repeat waId when given.")
+
+    @field_validator("to")
+    @classmethod
+    def _same_contact(cls, to: str | None, info: ValidationInfo) -> str | None:
+        wa_id = info.data.get("wa_id")
+        if to and wa_id and to != wa_id:
+            raise problem("must be the same number as waId")
+        return to
+
+
+# --- answers ---------------------------------------------------------------------------------------------------
+
+
+class ConversationPage(Success):
+    data: list[Conversation]
+    meta: PageMeta
+
+
+class MessagePage(Success):
+    data: list[Message]
+    meta: PageMeta
+
+
+class MessageSent(Success):
+    data: Message
+
+
+class ConversationRead(Success):
+    data: Conversation
+

@@ -1,0 +1,171 @@
+"""What the inbox shows, declared once: the JSON shapes of a message and a conversation (the API
+answers with them, the realtime push emits them, /openapi.json describes them), and the request
+fields the API and the pages share (a contact's number, a search, a message cursor)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import ConfigDict, Field, WithJsonSchema
+
+from ..core.clock import iso
+from ..core.shapes import Shape
+from ..core.validation import Lenient, text
+from ..whatsapp.events import STATUS_RANK
+from ..whatsapp.numbers import OptionalWaId, WaId
+from . import documents
+
+RAVI = "919937320320"  # the example contact in the README and the demo inbox
+
+Status = Literal[tuple(STATUS_RANK)]  # type: ignore[valid-type]  # pending, sent, failed, delivered, read
+Direction = Literal["inbound", "outbound"]
+IsoTime = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time",
+                                         "description": "ISO-8601, UTC (`Z`)."})]
+TICK = ("The delivery tick of a message the business sent; `null` for a message received without a status.")
+
+# --- the shapes the inbox shows --------------------------------------------------------------------------
+
+
+class TextContent(Shape):
+    model_config = ConfigDict(extra="allow")
+
+    body: str
+
+
+class MessageError(Shape):
+    """Why WhatsApp could not deliver the message (shown while `status` is `failed`)."""
+
+    code: int | str | None
+    title: str
+    details: str | None
+
+
+class Reaction(Shape):
+    emoji: str
+    sender: str = Field(alias="from")
+    timestamp: IsoTime | None
+
+
+class Message(Shape):
+    """A message. Its content is under its type's name (`text.body`, `image.caption`, `location.name`, …)
+    as WhatsApp sent it, or under `content` when that name is not a plain identifier or is taken."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(description="WhatsApp's message id (wamid).")
+    wa_id: str = Field(description="The contact's number.")
+    contact_name: str | None = Field(alias="contactName")
+    sender: str = Field(alias="from")
+    recipient: str = Field(alias="to")
+    direction: Direction
+    type: str = Field(examples=["text", "image", "location", "reaction", "unsupported"])
+    preview: str = Field(description="One line for the conversation list.")
+    timestamp: IsoTime
+    status: Status | None = Field(description=TICK)
+    status_timestamps: dict[Status, IsoTime] = Field(alias="statusTimestamps",
+                                                     description="When each status was first reached.")
+    error: MessageError | None
+    reactions: list[Reaction]
+    context: dict[str, Any] | None = Field(description="The message this one replies to or forwards.")
+    sent_by: str | None = Field(alias="sentBy",
+                                description="Who sent it from this app: an agent's email or `token:<name>`.")
+    text: TextContent | None = Field(None, exclude_if=lambda value: value is None)
+    content: Any = Field(None, exclude_if=lambda value: value is None,
+                         description="The content, when it is not under the type's name.")
+    errors: list[dict[str, Any]] | None = Field(None, exclude_if=lambda value: value is None,
+                                                description="WhatsApp's errors on a received message.")
+
+    FIXED: ClassVar[frozenset[str]] = frozenset()  # the keys every message has (set below)
+
+    @classmethod
+    def of(cls, message: documents.Message, contact_name: str | None = None) -> Message:
+        item: dict[str, Any] = {
+            "id": message.id,
+            "wa_id": message.wa_id,
+            "contactName": contact_name,
+            "from": message.sender,
+            "to": message.recipient,
+            "direction": message.direction,
+            "type": message.type,
+            "preview": message.preview,
+            "timestamp": iso(message.timestamp),
+            "status": message.status,
+            "statusTimestamps": {name: iso(at) for name, at in (message.status_times or {}).items()},
+            "error": message.shown_error,
+            "reactions": message.visible_reactions(),
+            "context": message.context or None,
+            "sentBy": message.sent_by_app,
+        }
+        if message.content is not None:
+            # Under the type's name (`text`, `image`, …) unless that name is taken by a field above.
+            named = message.type.isidentifier() and message.type not in cls.FIXED and message.type != "errors"
+            item[message.type if named else "content"] = message.content
+        if message.errors:
+            item["errors"] = message.errors
+        return cls.model_validate(item)
+
+
+Message.FIXED = frozenset(field.alias or name for name, field in Message.model_fields.items()
+                          if field.is_required())
+
+
+class Conversation(Shape):
+    """A conversation with a contact, summarised by its latest message (`id` … `direction`)."""
+
+    id: str | None = Field(description="The latest message's id (wamid).")
+    wa_id: str = Field(description="The contact's WhatsApp number, digits only.")
+    contact_name: str | None = Field(alias="contactName")
+    sender: str | None = Field(alias="from")
+    recipient: str | None = Field(alias="to")
+    type: str | None
+    text: TextContent | None = Field(description="The latest message's preview as `text.body`.")
+    preview: str
+    timestamp: IsoTime | None
+    status: Status | None = Field(description=TICK)
+    direction: Direction | None
+    unread_count: int = Field(alias="unreadCount", ge=0)
+    last_message_at: IsoTime | None = Field(alias="lastMessageAt")
+    phone_number_id: str = Field(alias="phoneNumberId", description="The business number's id the contact wrote to.")
+
+    @classmethod
+    def of(cls, conversation: documents.Conversation) -> Conversation:
+        last = conversation.last_message
+        return cls(
+            id=last.id if last else None,
+            wa_id=conversation.wa_id,
+            contact_name=conversation.contact_name or None,
+            sender=last.sender if last else None,
+            recipient=last.recipient if last else None,
+            type=last.type if last else None,
+            text=TextContent(body=last.preview) if last else None,
+            preview=last.preview if last else "",
+            timestamp=iso(last.timestamp) if last else None,
+            status=documents.status_name(last.status_rank, last.direction) if last else None,
+            direction=last.direction if last else None,
+            unread_count=conversation.unread_count,
+            last_message_at=iso(conversation.last_message_at),
+            phone_number_id=conversation.phone_number_id,
+        )
+
+
+# --- what the API and the pages both accept ----------------------------------------------------------------
+
+SearchText = text(required=False, max_length=100)
+MessageCursor = text(required=False, max_length=256)
+SEARCH = "Only conversations whose contact name (any case) or number contains this text."
+MESSAGE_CURSOR = "Paging cursor: the `meta.before` of the previous page (a message id)."
+CONVERSATION_CURSOR = "Paging cursor: the `meta.before` of the previous page (a contact's wa_id)."
+
+
+class ContactPath(Lenient):
+    """The contact in a URL: /c/<wa_id>, /api/messages/<wa_id>."""
+
+    what: ClassVar[str] = "wa_id"
+    location: ClassVar[str] = "path"
+
+    wa_id: WaId = Field(description="The contact's WhatsApp number: 5 to 20 digits, optionally after a +.",
+                        examples=[RAVI])
+
+
+__all__ = ["CONVERSATION_CURSOR", "ContactPath", "Conversation", "Message", "MessageCursor", "OptionalWaId",
+           "SearchText"]

@@ -1,0 +1,36 @@
+"""What the pages accept: their query strings and the composer's form. Lenient: names a browser or
+htmx adds (`_`, a CSRF token) are ignored, never read."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ..core.validation import Lenient, text
+from ..inbox.schemas import MessageCursor, OptionalWaId, SearchText
+
+MessageText = text(max_length="MESSAGE_MAX_LENGTH", strip=False)
+
+
+class PageQuery(Lenient):
+    what: ClassVar[str] = "query"
+    location: ClassVar[str] = "query"
+
+    q: SearchText = None
+
+
+class SearchQuery(PageQuery):
+    before: OptionalWaId = None
+
+
+class MessagePageQuery(Lenient):
+    what: ClassVar[str] = "query"
+    location: ClassVar[str] = "query"
+
+    before: MessageCursor = None
+
+
+class ComposerForm(Lenient):
+    what: ClassVar[str] = "message"
+    location: ClassVar[str] = "form"
+
+    body: MessageText
