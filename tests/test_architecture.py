@@ -146,3 +146,15 @@ def test_the_checks_catch_what_they_are_for(tmp_path, source, problem):
         imports = imported_modules("webapp.inbox.offender", path, modules())
         assert imports == [("webapp.ui.views", 1)]
         assert layer_of("webapp.ui.views")[1] >= layer_of("webapp.inbox.offender")[1]
+
+
+def test_no_test_module_imports_another():
+    """What tests share lives in tests/helpers; a test module is never imported by another."""
+    tests = ROOT / "tests"
+    offenders = []
+    for path in sorted(tests.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            if module and module.startswith("tests.") and module.rsplit(".", 1)[-1].startswith(("test_", "conftest")):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {module}")
+    assert offenders == []

@@ -1,6 +1,6 @@
 """The webhook bodies WhatsApp (Meta) delivers, as pydantic models: what /openapi.json publishes for
 POST /webhook. They describe; webapp/whatsapp/parse.py validates (it names the JSON path of each
-problem), and tests/test_openapi.py checks that this description accepts what the parser accepts."""
+problem), and tests/api/test_openapi.py checks that this description accepts what the parser accepts."""
 
 from __future__ import annotations
 
