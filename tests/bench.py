@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from devdb.launcher import DevDB
+from webapp import create_app
+from webapp.auth.tokens import issue
+from webapp.inbox.documents import Message
 
 CONVERSATIONS = int(os.environ.get("BENCH_CONVERSATIONS", "200"))
 MESSAGES_EACH = int(os.environ.get("BENCH_MESSAGES_EACH", "50"))
@@ -43,15 +46,11 @@ def timed(fn: Callable[[], Any], runs: int) -> dict[str, float]:
 
 
 def run(uri: str) -> None:
-    from webapp import create_app
-    from webapp.inbox.documents import Conversation, Message
-
     app = create_app({"APP_ENV": "test", "MONGODB_URI": uri, "SOCKETIO_ASYNC_MODE": "threading",
-                      "SIMULATE_DELIVERY": False, "BUSINESS_DISPLAY_NUMBER": BUSINESS, "PHONE_NUMBER_ID": PHONE_ID})
+                      "SIMULATE_DELIVERY": False, "LOG_LEVEL": "WARNING",
+                      "BUSINESS_DISPLAY_NUMBER": BUSINESS, "PHONE_NUMBER_ID": PHONE_ID})
     client = app.test_client()
     with app.app_context():  # the API needs a token (webapp.auth); the webhook needs none
-        from webapp.auth.tokens import issue
-
         client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {issue(f'bench-{uuid.uuid4().hex[:8]}')[1]}"
     wa_ids = [f"4479{n:08d}" for n in range(CONVERSATIONS)]
     total = CONVERSATIONS * MESSAGES_EACH
@@ -123,7 +122,6 @@ def run(uri: str) -> None:
             winning = plan["queryPlanner"]["winningPlan"]
             summary = json.dumps(winning)[:160]
         print(f"  {name:28s} {summary}")
-    del Conversation
 
 
 def main() -> None:
