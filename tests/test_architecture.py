@@ -17,14 +17,15 @@ PACKAGE = ROOT / "webapp"
 LAYERS: dict[str, int] = {
     "core": 0,
     "whatsapp": 1,
-    "inbox": 2,
-    "auth": 2,
-    "webhooks": 3,
-    "api": 4,
-    "ui": 4,
-    "demo": 4,
+    "graph": 2,
+    "inbox": 3,
+    "auth": 3,
+    "webhooks": 4,
+    "api": 5,
+    "ui": 5,
+    "demo": 5,
 }
-TOP = 5
+TOP = 6
 
 
 def module_name(path: Path) -> str:

@@ -3,6 +3,7 @@ development), validated by pydantic-settings. A bad setting stops start-up with 
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 from typing import Annotated, Any, Literal, get_args
@@ -57,6 +58,11 @@ class Settings(BaseSettings):
     BUSINESS_DISPLAY_NUMBER: str = "15550001111"
     PHONE_NUMBER_ID: str = "100000000000001"
     BUSINESS_NAME: str = "Acme Support"
+    # Meta's Cloud API. Without an access token the app is in demo mode: nothing is sent to WhatsApp.
+    WHATSAPP_ACCESS_TOKEN: str = ""
+    WHATSAPP_API_BASE_URL: str = "https://graph.facebook.com"
+    WHATSAPP_API_VERSION: str = "v26.0"
+    WHATSAPP_BUSINESS_ACCOUNT_ID: str = ""  # for templates
     SIMULATE_DELIVERY: Flag = True
     SIMULATE_DELIVERED_AFTER: float = 1.0
     SIMULATE_READ_AFTER: float = 2.5
@@ -122,6 +128,27 @@ class Settings(BaseSettings):
     @classmethod
     def _digits(cls, value: str, info: ValidationInfo) -> str:
         if not value.isdigit():
+            raise ValueError(f"{info.field_name} must be digits only, not {value!r}")
+        return value
+
+    @field_validator("WHATSAPP_API_BASE_URL")
+    @classmethod
+    def _graph_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(f"WHATSAPP_API_BASE_URL must start with https:// or http://, not {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("WHATSAPP_API_VERSION")
+    @classmethod
+    def _graph_version(cls, value: str) -> str:
+        if not re.fullmatch(r"v\d+\.\d+", value):
+            raise ValueError(f"WHATSAPP_API_VERSION must look like v26.0, not {value!r}")
+        return value
+
+    @field_validator("WHATSAPP_BUSINESS_ACCOUNT_ID")
+    @classmethod
+    def _optional_digits(cls, value: str, info: ValidationInfo) -> str:
+        if value and not value.isdigit():
             raise ValueError(f"{info.field_name} must be digits only, not {value!r}")
         return value
 
