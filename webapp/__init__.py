@@ -16,7 +16,7 @@ from typing import Any
 from dotenv import load_dotenv
 from flask import Flask
 
-from . import api, auth, demo, inbox, ui, webhooks
+from . import api, auth, demo, graph, inbox, ui, webhooks
 from .core import bus, errors, health, jobs
 from .core.config import ConfigError, Settings
 from .core.db import DatabaseUnavailable, connect, share_write_lock
@@ -28,7 +28,7 @@ from .demo import delivery
 from .ui import push
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCUMENTS = (*inbox.DOCUMENTS, *webhooks.DOCUMENTS, *auth.DOCUMENTS)
+DOCUMENTS = (*inbox.DOCUMENTS, *webhooks.DOCUMENTS, *auth.DOCUMENTS, *graph.DOCUMENTS)
 
 # Eventlet is in maintenance mode; the async mode is a setting (SOCKETIO_ASYNC_MODE=threading works).
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
@@ -69,13 +69,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     events = bus.init_app(app)
     push.subscribe(events)  # every change reaches every open browser
-    if settings.SIMULATE_DELIVERY:
+    if settings.SIMULATE_DELIVERY and not settings.WHATSAPP_ACCESS_TOKEN:
         delivery.subscribe(events)  # demo mode: app-sent messages get delivered and read
 
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(ui.bp)
     app.register_blueprint(health.bp)
+    health.add_report(app, "whatsapp", graph.readiness)
     app.register_blueprint(api.docs_bp)  # /openapi.json and /docs
     auth.init_app(app)  # default deny: every route but auth.guard.PUBLIC_ENDPOINTS needs sign-in
     errors.register_error_handlers(app)

@@ -272,7 +272,12 @@
     const tick = bubble && $("[data-tick]", bubble);
     if (!tick || !update.html) return;
     const next = fromHTML(update.html);
-    if (Number(next.dataset.rank) > Number(tick.dataset.rank)) tick.replaceWith(next);
+    // Ticks only move forward, except a failed message sent again ("Retry"): it starts over.
+    const retried = tick.classList.contains("tick--failed") && update.status !== "failed";
+    if (retried || Number(next.dataset.rank) > Number(tick.dataset.rank)) {
+      tick.replaceWith(next);
+      htmx.process(next);
+    }
   });
 
   socket.on("message:reactions", (update) => {
@@ -281,6 +286,11 @@
   });
 
   socket.on("conversation:update", (conversation) => placeRow(conversation.html, conversation.wa_id));
+
+  socket.on("whatsapp:status", (update) => {
+    const banner = document.getElementById("whatsapp-banner");
+    if (banner && update.html) banner.replaceWith(fromHTML(update.html));
+  });
 
   refresh();
   focusComposer();

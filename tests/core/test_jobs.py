@@ -61,7 +61,7 @@ def test_a_worker_runs_a_job_with_the_app_context(make_app: Callable[..., Flask]
     app = make_app(REDIS_URL=redis_server.url)
     worker = start_worker()
     with app.app_context():
-        sent = send_text(RAVI, "Your order ships today")
+        sent = send_text(RAVI, "Your order ships today", sent_by="token:jobs-test")
         job_id = enqueue(deliver_status, sent.id, RAVI, "delivered")
     assert job_id is not None  # it went to Redis, not to a thread here
     client = app.test_client()

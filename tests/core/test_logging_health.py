@@ -185,7 +185,8 @@ def test_healthz_says_the_process_is_up(client: FlaskClient) -> None:
 def test_readyz_is_ready_when_the_database_answers(client: FlaskClient) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "success", "message": "Ready", "data": {"database": "ok"}}
+    assert response.get_json() == {"status": "success", "message": "Ready",
+                                   "data": {"database": "ok", "whatsapp": "demo mode"}}
 
 
 def test_probes_need_no_sign_in(app: Flask) -> None:
@@ -218,7 +219,7 @@ def test_readyz_says_503_while_the_database_is_down_and_recovers(tmp_path: Path)
 def test_readyz_checks_redis_when_it_is_configured(make_app: Callable[..., Flask], redis_server: RedisServer) -> None:
     client = make_app(REDIS_URL=redis_server.url).test_client()
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.get_json()["data"] == {"database": "ok", "redis": "ok"}
+    assert ready.status_code == 200 and ready.get_json()["data"] == {"database": "ok", "redis": "ok", "whatsapp": "demo mode"}
 
     redis_server.stop()
     down = client.get("/readyz")

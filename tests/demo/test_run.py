@@ -18,6 +18,7 @@ import requests
 
 from devdb.launcher import free_port, port_open
 from tests.helpers.app import ROOT, settings
+from tests.helpers.wait import eventually
 
 
 def descendants(pid: int) -> set[int]:
@@ -75,6 +76,8 @@ def test_make_run_starts_redis_a_worker_and_the_app_then_stops_them_all(mongodb_
         redis_url = wait_for(r"Local Redis started at (redis://\S+), data in ").group(1)
         wait_for(r"Job worker started")
         wait_for(r"Serving the inbox on")
+        # "Serving" is printed just before the server binds its port: give it a moment.
+        eventually(lambda: port_open(port), timeout=15)
         assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).ok
         started = descendants(run.pid)
         client = redis.Redis.from_url(redis_url)

@@ -3,6 +3,7 @@ told otherwise), and a start-up run of wsgi.py that is expected to stop."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -104,6 +105,25 @@ class LiveServer:
                 self.stop()
                 raise RuntimeError(f"server did not answer within {timeout}s:\n{self.log()}")
             time.sleep(0.1)
+
+    def post_webhook(self, body: Any) -> dict[str, Any]:
+        """POST a webhook body that must be accepted; its result (`data`)."""
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        response = requests.post(f"{self.url}/webhook", data=data, headers={"Content-Type": "application/json"},
+                                 timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()["data"]
+
+    def api_get(self, path: str) -> dict[str, Any]:
+        """GET under /api with this server's token: the envelope, which must be a success."""
+        response = requests.get(f"{self.url}{path}", headers=self.auth_headers, timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def api_post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = requests.post(f"{self.url}{path}", json=body, headers=self.auth_headers, timeout=10)
+        assert response.status_code in (200, 201), response.text
+        return response.json()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

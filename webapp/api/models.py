@@ -29,6 +29,7 @@ from ..whatsapp.numbers import WaId
 PageSize = whole_number(1, MAX_PAGE)
 Digits = text(required=False, max_length=32, pattern="[0-9]+", pattern_problem="must be digits")
 MessageText = text(max_length="MESSAGE_MAX_LENGTH", strip=False)
+Emoji = text(required=False, max_length=32)
 
 # --- requests --------------------------------------------------------------------------------------------
 
@@ -69,6 +70,8 @@ class SendMessage(Strict):
         description="The text, kept exactly as sent (at most MESSAGE_MAX_LENGTH characters, not blank).")
     sender: OptionalWaId = Field(None, alias="from", description="The sending number; default: the business's number.")
     to: OptionalWaId = Field(None, description="Must repeat waId when given.")
+    reply_to: MessageCursor = Field(None, alias="replyTo",
+                                    description="The id of a message of this conversation to reply to (quote).")
 
     @field_validator("to")
     @classmethod
@@ -77,6 +80,13 @@ class SendMessage(Strict):
         if to and wa_id and to != wa_id:
             raise problem("must be the same number as waId")
         return to
+
+
+class SendReaction(Strict):
+    what: ClassVar[str] = "reaction"
+    model_config = ConfigDict(json_schema_extra={"examples": [{"emoji": "👍"}]})
+
+    emoji: Emoji = Field(description="The emoji; empty removes the business's reaction.")
 
 
 # --- answers ---------------------------------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from ..auth import sent_by
 from ..core.envelope import PageMeta
 from ..core.openapi import answers, operation
 from ..inbox import queries as inbox
-from ..inbox.schemas import ContactPath, Conversation, Message
-from ..inbox.sending import send_text
+from ..inbox import sending
+from ..inbox.schemas import ContactPath, Conversation, Message, MessagePath
 from .models import (
     ConversationPage,
     ConversationRead,
@@ -20,6 +20,7 @@ from .models import (
     MessagesQuery,
     NoQuery,
     SendMessage,
+    SendReaction,
 )
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -51,18 +52,54 @@ def list_messages(path: ContactPath, query: MessagesQuery) -> MessagePage:
     return MessagePage(message=f"{len(data)} message(s)", data=data, meta=PageMeta.model_validate(page.meta))
 
 
+WINDOW_CLOSED = ("The 24-hour customer-service window is closed (sending to WhatsApp): only a template can be "
+                 "sent. Nothing was sent.")
+UNAVAILABLE = ("The database is unavailable, or WhatsApp refused the access token (nothing can be sent until an "
+               "admin sets a new one). Nothing was sent.")
+
+
 @bp.post("/messages")
 @operation("sendMessage", tag="messages", resp=answers(
-    HTTP_201=(MessageSent, "The message, as stored."), HTTP_400=None, HTTP_401=None, HTTP_403=None, HTTP_413=None,
-    HTTP_415=None, HTTP_429=None, HTTP_503=None))
+    HTTP_201=(MessageSent, "The message, as stored: its `id` stays the same from now on."), HTTP_400=None,
+    HTTP_401=None, HTTP_403=None, HTTP_413=None, HTTP_415=None, HTTP_422=WINDOW_CLOSED, HTTP_429=None,
+    HTTP_503=UNAVAILABLE))
 def create_message(query: NoQuery, json: SendMessage) -> tuple[MessageSent, int]:
     """Send a text message
 
-    Stored with status `sent`; with SIMULATE_DELIVERY on, `delivered` and `read` follow through the webhook
-    pipeline. Sending to a new number starts a conversation."""
-    message = send_text(json.wa_id, json.message_body, sender=json.sender, sent_by=sent_by())
+    Stored at once. Sending to WhatsApp (WHATSAPP_ACCESS_TOKEN set), its status is `pending` until WhatsApp
+    accepts it (`sent`), then status webhooks move it (`delivered`, `read`, or `failed` with the reason); free-form
+    text only within 24 hours of the contact's last message. In demo mode it is stored `sent`, and with
+    SIMULATE_DELIVERY on, `delivered` and `read` follow. `replyTo` quotes a message of the conversation."""
+    message = sending.send_text(json.wa_id, json.message_body, sender=json.sender, sent_by=sent_by(),
+                                reply_to=json.reply_to)
     conversation = inbox.get_conversation(json.wa_id, message.phone_number_id)
     return MessageSent(message="Message sent", data=Message.of(message, conversation.contact_name)), 201
+
+
+@bp.post("/messages/<message_id>/reaction")
+@operation("reactToMessage", tag="messages", resp=answers(
+    HTTP_200=(MessageSent, "The message reacted to, with its reactions."), HTTP_400=None, HTTP_401=None,
+    HTTP_403=None, HTTP_404="There is no such message.", HTTP_415=None, HTTP_422=WINDOW_CLOSED, HTTP_429=None,
+    HTTP_503=UNAVAILABLE))
+def react(path: MessagePath, query: NoQuery, json: SendReaction) -> MessageSent:
+    """React to a message
+
+    The business's reaction (one per message: a new one replaces it); an empty `emoji` removes it."""
+    message = sending.send_reaction(path.message_id, json.emoji or "", sent_by=sent_by())
+    conversation = inbox.get_conversation(message.wa_id, message.phone_number_id)
+    return MessageSent(message="Reaction sent", data=Message.of(message, conversation.contact_name))
+
+
+@bp.post("/messages/<message_id>/retry")
+@operation("retryMessage", tag="messages", resp=answers(
+    HTTP_200=(MessageSent, "The message, `pending` again."), HTTP_400="The message is not a failed one this app "
+    "sent, or the app is in demo mode.", HTTP_401=None, HTTP_403=None, HTTP_404="There is no such message.",
+    HTTP_422=WINDOW_CLOSED, HTTP_429=None, HTTP_503=UNAVAILABLE))
+def retry_message(path: MessagePath, query: NoQuery) -> MessageSent:
+    """Send a failed message again"""
+    message = sending.retry(path.message_id)
+    conversation = inbox.get_conversation(message.wa_id, message.phone_number_id)
+    return MessageSent(message="Sending again", data=Message.of(message, conversation.contact_name))
 
 
 @bp.post("/conversations/<wa_id>/read")

@@ -5,6 +5,7 @@ when REDIS_URL is set). What failed and why goes to the log; the answer only nam
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import mongoengine
 import pymongo
@@ -46,7 +47,16 @@ def readyz() -> Response | tuple[Response, int]:
         )
         response.headers["Retry-After"] = "5"
         return response
-    return envelope({name: "ok" for name in checks}, "Ready")
+    data = {name: "ok" for name in checks}
+    for name, report in current_app.extensions.get("health.reports", {}).items():
+        data[name] = report()  # what the app can tell of a service it uses, without being unready for it
+    return envelope(data, "Ready")
+
+
+def add_report(app: Flask, name: str, report: Callable[[], str]) -> None:
+    """Show `report()` under `name` in /readyz, as information: a problem there does not take the app
+    out of rotation (the inbox still works when, say, WhatsApp refuses its token)."""
+    app.extensions.setdefault("health.reports", {})[name] = report
 
 
 def _database_ok() -> bool:

@@ -16,6 +16,7 @@ context, and are idempotent: a retry (after 2, 10, 30 s by default) or a requeue
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,7 +26,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from redis import Redis
-from rq import Queue, Retry, SimpleWorker
+from rq import Queue, Retry, SimpleWorker, get_current_job
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 from rq.registry import FailedJobRegistry
@@ -39,6 +40,18 @@ RETRY_INTERVALS: tuple[int, ...] = (2, 10, 30)  # seconds before each retry: bac
 JOB_TIMEOUT = 60  # seconds; a job taking longer is stopped and counts as failed
 
 JobFunction = Callable[..., Any]
+
+# Jobs run in this process (no REDIS_URL): which try this thread's job is on.
+_here = threading.local()
+
+
+def is_last_attempt() -> bool:
+    """Whether the running job has no retry left: a job that must not fail silently (a message
+    send) records its failure for good then, instead of raising for a retry."""
+    job = get_current_job()
+    if job is not None:
+        return not job.retries_left
+    return getattr(_here, "retries_left", 0) == 0
 
 
 @dataclass
@@ -102,6 +115,7 @@ def _run_here(app: Flask, func: JobFunction, args: tuple[Any, ...], delay: float
         if wait > 0:
             socketio.sleep(wait)
         try:
+            _here.retries_left = len(waits) - attempt
             with app.app_context():
                 func(*args)
             return

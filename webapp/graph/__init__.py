@@ -9,11 +9,19 @@ from flask import current_app
 
 from .client import GraphClient, GraphSettings, MediaInfo
 from .errors import GraphError
+from .health import DOCUMENTS, token_problem
 
 
 def is_live() -> bool:
     """Whether messages go to WhatsApp (an access token is configured) or the app is in demo mode."""
     return bool(current_app.config.get("WHATSAPP_ACCESS_TOKEN"))
+
+
+def readiness() -> str:
+    """For /readyz: "demo mode", "ok", or "access token refused"."""
+    if not is_live():
+        return "demo mode"
+    return "access token refused" if token_problem() else "ok"
 
 
 def client() -> GraphClient:
@@ -28,4 +36,4 @@ def client() -> GraphClient:
     return client
 
 
-__all__ = ["GraphClient", "GraphError", "GraphSettings", "MediaInfo", "client", "is_live"]
+__all__ = ["DOCUMENTS", "GraphClient", "GraphError", "GraphSettings", "MediaInfo", "client", "is_live", "readiness"]

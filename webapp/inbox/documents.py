@@ -143,6 +143,13 @@ class Conversation(Document):
         return result.modified_count > 0
 
     @classmethod
+    def reset_summary_status(cls, conversation_id: str, message_id: str, rank: int) -> bool:
+        """The summary's tick back to `rank` when `message_id` is still the latest (a retried send)."""
+        result = cls._get_collection().update_one(
+            {"_id": conversation_id, "last_message.id": message_id}, {"$set": {"last_message.status_rank": rank}})
+        return result.modified_count > 0
+
+    @classmethod
     def mark_read(cls, conversation_id: str) -> bool:
         with write_lock():
             result = cls._get_collection().update_one(
@@ -173,6 +180,7 @@ class Message(Document):
     error = DictField(null=True)  # of a failed delivery: code, title, details
     reactions = DictField()  # sender -> {"emoji", "at"}; an empty emoji is a removed reaction
     sent_by_app = StringField(null=True)  # who sent it from this app: an agent's email or "token:<name>"
+    wamid = StringField(null=True)  # Meta's id for a message this app sent, once the Cloud API accepted it
 
     meta = {
         "collection": "messages",
@@ -281,6 +289,40 @@ class Message(Document):
         return as_utc(previous["at"]) < at and previous.get("emoji") != emoji
 
 
+    @classmethod
+    def set_wamid(cls, message_id: str, wamid: str) -> None:
+        cls._get_collection().update_one({"_id": message_id}, {"$set": {"wamid": wamid}})
+
+    @classmethod
+    def reopen_failed(cls, message_id: str) -> Message | None:
+        """A failed message this app sent, back to `pending` for another try (the one way a tick goes
+        back); None unless it is failed now."""
+        before = cls._get_collection().find_one_and_update(
+            {"_id": message_id, "status_rank": STATUS_RANK["failed"], "sent_by_app": {"$ne": None}},
+            {"$set": {"status_rank": STATUS_RANK["pending"], "error": None, "wamid": None}},
+        )
+        return cls._from_son(before) if before else None
+
+
+class WamidAlias(Document):
+    """Meta's wamid of a message this app sent → the message's own id (which the API and the page
+    keep from the moment it is stored). Statuses and reactions name the wamid."""
+
+    id = StringField(primary_key=True)
+    message_id = StringField(required=True)
+
+    meta = {"collection": "wamid_aliases"}
+
+    @classmethod
+    def record(cls, wamid: str, message_id: str) -> None:
+        cls._get_collection().update_one({"_id": wamid}, {"$set": {"message_id": message_id}}, upsert=True)
+
+    @classmethod
+    def message_for(cls, wamid: str) -> str | None:
+        found = cls._get_collection().find_one({"_id": wamid})
+        return found["message_id"] if found else None
+
+
 class PendingUpdate(Document):
     """Statuses and reactions that arrived before their message, keyed by that message's wamid."""
 
@@ -305,4 +347,4 @@ class PendingUpdate(Document):
         return cls._from_son(doc) if doc else None
 
 
-DOCUMENTS: tuple[type[Document], ...] = (Conversation, Message, PendingUpdate)
+DOCUMENTS: tuple[type[Document], ...] = (Conversation, Message, PendingUpdate, WamidAlias)

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..core import bus
 from ..core.errors import Invalid, NotFound
-from .documents import Conversation, Message
+from .documents import Conversation, Message, WamidAlias
 from .events import ConversationChanged
 
 DEFAULT_PAGE = 50
@@ -58,10 +58,17 @@ def message_page(conversation: Conversation, *, limit: int = DEFAULT_PAGE, befor
 
 
 def quoted_messages(messages: Iterable[Message]) -> dict[str, Message]:
-    """The messages that `messages` reply to, by wamid (those stored)."""
+    """The messages that `messages` reply to, by the id they quote (those stored). A customer quoting
+    a message this app sent names Meta's wamid for it, which the alias turns into its id."""
     ids = {m.context["id"] for m in messages if m.context and isinstance(m.context.get("id"), str)}
-    found = (Message.objects(pk=wamid).first() for wamid in sorted(ids))  # `_id` lookups, a few per page
-    return {m.id: m for m in found if m is not None}
+    found: dict[str, Message] = {}
+    for wamid in sorted(ids):  # `_id` lookups, a few per page
+        message = Message.objects(pk=wamid).first()
+        if message is None and (alias := WamidAlias.message_for(wamid)) is not None:
+            message = Message.objects(pk=alias).first()
+        if message is not None:
+            found[wamid] = message
+    return found
 
 
 def mark_read(conversation: Conversation) -> None:

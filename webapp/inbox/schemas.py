@@ -69,6 +69,8 @@ class Message(Shape):
     context: dict[str, Any] | None = Field(description="The message this one replies to or forwards.")
     sent_by: str | None = Field(alias="sentBy",
                                 description="Who sent it from this app: an agent's email or `token:<name>`.")
+    wamid: str | None = Field(description="WhatsApp's id for a message this app sent, once WhatsApp accepted it "
+                                          "(`id` stays the same from the moment it is stored).")
     text: TextContent | None = Field(None, exclude_if=lambda value: value is None)
     content: Any = Field(None, exclude_if=lambda value: value is None,
                          description="The content, when it is not under the type's name.")
@@ -95,6 +97,7 @@ class Message(Shape):
             "reactions": message.visible_reactions(),
             "context": message.context or None,
             "sentBy": message.sent_by_app,
+            "wamid": message.wamid if message.sent_by_app else message.id,
         }
         if message.content is not None:
             # Under the type's name (`text`, `image`, …) unless that name is taken by a field above.
@@ -157,6 +160,15 @@ MESSAGE_CURSOR = "Paging cursor: the `meta.before` of the previous page (a messa
 CONVERSATION_CURSOR = "Paging cursor: the `meta.before` of the previous page (a contact's wa_id)."
 
 
+class MessagePath(Lenient):
+    """A message in a URL: /api/messages/<message_id>/reaction."""
+
+    what: ClassVar[str] = "message id"
+    location: ClassVar[str] = "path"
+
+    message_id: MessageCursor = Field(description="The message's id, as the API gives it.")
+
+
 class ContactPath(Lenient):
     """The contact in a URL: /c/<wa_id>, /api/messages/<wa_id>."""
 
@@ -167,5 +179,6 @@ class ContactPath(Lenient):
                         examples=[RAVI])
 
 
-__all__ = ["CONVERSATION_CURSOR", "ContactPath", "Conversation", "Message", "MessageCursor", "OptionalWaId",
+__all__ = ["CONVERSATION_CURSOR", "ContactPath", "Conversation", "Message", "MessageCursor", "MessagePath",
+           "OptionalWaId",
            "SearchText"]

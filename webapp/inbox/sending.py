@@ -1,37 +1,153 @@
-"""Messages the business sends from this app: stored through the one write path, then published.
+"""Every message the business sends from this app, whoever sends it (an agent, the API, later the AI
+or a template), goes through send(): checked, stored through the one write path (so the API and
+the page have its id at once), published, and then sent.
 
-No real WhatsApp message is sent yet. In demo mode (SIMULATE_DELIVERY) the `delivered` and `read`
-statuses come back a moment later as Meta-shaped webhook bodies (webapp.demo.delivery).
+Two modes (webapp.graph.is_live):
+- live (WHATSAPP_ACCESS_TOKEN set): stored `pending` (the clock tick) and sent by a job
+  (webapp.inbox.tasks.send_message) through Meta's Cloud API; Meta's answer and status webhooks
+  move the tick. Free-form messages only within 24 hours of the customer's last message.
+- demo: stored `sent`; with SIMULATE_DELIVERY, `delivered` and `read` follow (webapp.demo.delivery).
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
+from typing import Any
 
-from ..core.clock import utcnow
-from ..whatsapp.events import MessageEvent
+from flask import current_app
+
+from .. import graph
+from ..core import jobs
+from ..core.clock import as_utc, utcnow
+from ..core.errors import AppError, Invalid, NotFound
+from ..graph.health import token_problem
+from ..whatsapp.events import MessageEvent, ReactionEvent
+from . import tasks
 from .business import default_business
-from .documents import Message
-from .writes import apply_events, publish
+from .documents import Conversation, Message
+from .writes import apply_events, publish, reopen_for_retry
+
+CUSTOMER_SERVICE_WINDOW = timedelta(hours=24)
+# Seconds before each retry of a send: Meta's pair rate limit asks for at least 6 s. (Tests shorten
+# them with the app config key SEND_RETRY_INTERVALS.)
+SEND_RETRY_INTERVALS = (6, 20, 60, 180)
 
 
-def send_text(wa_id: str, body: str, *, sender: str | None = None, sent_by: str = "api") -> Message:
-    """Store an outbound text message (status `sent`) and tell the event bus."""
+class WindowClosed(AppError):
+    """A free-form message outside the 24-hour customer-service window: only a template may go."""
+
+    status = 422
+
+
+class SendingStopped(AppError):
+    """Meta refused the access token: nothing can be sent until an admin sets a new one."""
+
+    status = 503
+
+
+def window_closes_at(conversation: Conversation | None) -> datetime | None:
+    """When the customer-service window closes (None: the customer never wrote)."""
+    last_inbound = as_utc(conversation.last_inbound_at) if conversation is not None else None
+    return last_inbound + CUSTOMER_SERVICE_WINDOW if last_inbound else None
+
+
+def window_open(conversation: Conversation | None, now: datetime | None = None) -> bool:
+    closes = window_closes_at(conversation)
+    return closes is not None and (now or utcnow()) < closes
+
+
+def send_text(wa_id: str, body: str, *, sent_by: str, sender: str | None = None,
+              reply_to: str | None = None) -> Message:
+    """A text, optionally replying to (quoting) a message of the conversation."""
+    context = None
+    if reply_to is not None:
+        quoted = Message.objects(pk=reply_to).only("id", "wa_id", "type").first()
+        if quoted is None or quoted.wa_id != wa_id or quoted.type == "reaction":
+            raise Invalid("Invalid message: check replyTo.", {"replyTo": "is not a message of this conversation"})
+        context = {"id": reply_to}
+    return _send(wa_id, "text", {"body": body}, sent_by=sent_by, sender=sender, context=context)
+
+
+def send_reaction(message_id: str, emoji: str, *, sent_by: str) -> Message:
+    """React to a message with an emoji; an empty emoji removes the business's reaction."""
+    target = Message.objects(pk=message_id).first()
+    if target is None or target.type == "reaction":
+        raise NotFound(f"No message {message_id}.")
     business = default_business()
-    wamid = f"wamid.APP_SIMULATION.{uuid.uuid4()}"
+    conversation = Conversation.objects(pk=target.conversation_id).first()
+    live = graph.is_live()
+    _check_can_send(conversation, live, free_form=True)
+    reaction_id = f"app.{uuid.uuid4().hex}" if live else f"wamid.APP_SIMULATION.{uuid.uuid4()}"
+    event = ReactionEvent(wamid=reaction_id, business=business, contact_wa_id=target.wa_id, contact_name=None,
+                          direction="outbound", sender=business.display_number, target_wamid=target.id,
+                          emoji=emoji, timestamp=utcnow())
+    publish(apply_events([event]))
+    if live:
+        _enqueue_send(reaction_id)
+    return Message.objects.get(pk=target.id)
+
+
+def retry(message_id: str) -> Message:
+    """Send a failed message again (the "Retry" action)."""
+    message = Message.objects(pk=message_id).first()
+    if message is None:
+        raise NotFound(f"No message {message_id}.")
+    if not graph.is_live():
+        raise Invalid("Demo mode sends nothing to WhatsApp, so there is nothing to retry.")
+    if message.sent_by_app is None or message.status != "failed":
+        raise Invalid(f"Only a failed message sent from this app can be retried; this one is {message.status}.")
+    conversation = Conversation.objects(pk=message.conversation_id).first()
+    _check_can_send(conversation, live=True, free_form=message.type != "template")
+    reopened = reopen_for_retry(message_id)
+    if reopened is None:  # retried by someone else meanwhile
+        return Message.objects.get(pk=message_id)
+    _enqueue_send(message_id)
+    return reopened
+
+
+def _send(wa_id: str, kind: str, content: Any, *, sent_by: str, sender: str | None = None,
+          context: dict[str, Any] | None = None) -> Message:
+    business = default_business()
+    conversation = Conversation.objects(pk=f"{business.phone_number_id}:{wa_id}").first()
+    live = graph.is_live()
+    _check_can_send(conversation, live, free_form=kind != "template")
+    message_id = f"app.{uuid.uuid4().hex}" if live else f"wamid.APP_SIMULATION.{uuid.uuid4()}"
     event = MessageEvent(
-        wamid=wamid,
+        wamid=message_id,
         business=business,
         contact_wa_id=wa_id,
         contact_name=None,
         direction="outbound",
         sender=sender or business.display_number,
         recipient=wa_id,
-        type="text",
-        content={"body": body},
+        type=kind,
+        content=content,
+        context=context,
         timestamp=utcnow(),
         sent_by=sent_by,
+        awaiting_send=live,
     )
-    report = apply_events([event])
-    publish(report)
-    return Message.objects.get(pk=wamid)
+    publish(apply_events([event]))
+    if live:
+        _enqueue_send(message_id)
+    return Message.objects.get(pk=message_id)
+
+
+def _enqueue_send(message_id: str) -> None:
+    intervals = current_app.config.get("SEND_RETRY_INTERVALS", SEND_RETRY_INTERVALS)
+    jobs.enqueue(tasks.send_message, message_id, retry_intervals=intervals)
+
+
+def _check_can_send(conversation: Conversation | None, live: bool, *, free_form: bool) -> None:
+    if not live:
+        return  # demo mode: nothing reaches WhatsApp, so WhatsApp's rules are not enforced
+    problem = token_problem()
+    if problem:
+        raise SendingStopped(f"Nothing can be sent to WhatsApp right now: {problem}")
+    if free_form and not window_open(conversation):
+        closes = window_closes_at(conversation)
+        since = (f"the customer last wrote more than 24 hours ago (the window closed at "
+                 f"{closes:%Y-%m-%d %H:%M} UTC)" if closes else "the customer has not written yet")
+        raise WindowClosed(f"The 24-hour customer-service window is closed: {since}. Only a template can be sent.",
+                           {"window": "closed"})

@@ -17,7 +17,7 @@ from ..core.clock import utcnow
 from ..core.db import write_lock
 from ..whatsapp.events import STATUS_RANK, Business, Event, MessageEvent, ReactionEvent, StatusEvent
 from ..whatsapp.parse import parse_timestamp
-from .documents import Conversation, Message, PendingUpdate
+from .documents import Conversation, Message, PendingUpdate, WamidAlias
 from .events import ConversationChanged, InboxEvent, MessageStatusChanged, MessageStored, ReactionsChanged
 
 
@@ -118,9 +118,10 @@ def _apply_message(event: MessageEvent, report: Report) -> None:
         errors=event.errors,
         timestamp=event.timestamp,
         received_at=utcnow(),
-        # A message the business sent has left for WhatsApp: it is at least `sent`.
-        status_rank=STATUS_RANK["sent"] if event.direction == "outbound" else 0,
-        status_times={"sent": event.timestamp} if event.direction == "outbound" else {},
+        # A message the business sent has left for WhatsApp (at least `sent`), unless this app is
+        # about to send it (`pending`: the clock tick).
+        status_rank=STATUS_RANK["sent"] if event.direction == "outbound" and not event.awaiting_send else 0,
+        status_times={"sent": event.timestamp} if event.direction == "outbound" and not event.awaiting_send else {},
         sent_by_app=event.sent_by,
     )
     if message.insert_once():
@@ -154,12 +155,21 @@ def _apply_pending(wamid: str, report: Report) -> None:
             report,
             deferrable=False,
         )
+    target = stored_id(wamid) or wamid
     for reaction in pending.reactions:
         at = parse_timestamp(reaction["timestamp"])
-        changed = Message.set_reaction(wamid, reaction["from"], reaction["emoji"], at)
+        changed = Message.set_reaction(target, reaction["from"], reaction["emoji"], at)
         if changed:
             report.reactions_applied += 1
-            report.changes.reactions.add(wamid)
+            report.changes.reactions.add(target)
+
+
+def stored_id(wamid: str) -> str | None:
+    """The id of the stored message `wamid` names: itself, or (a message this app sent) the id it was
+    stored under before Meta gave it a wamid. None when it is not stored yet."""
+    if Message.objects(pk=wamid).only("id").first() is not None:
+        return wamid
+    return WamidAlias.message_for(wamid)
 
 
 def _status_error(event: StatusEvent) -> dict[str, Any] | None:
@@ -180,7 +190,10 @@ def _text(value: Any) -> str | None:
 
 
 def _apply_status(event: StatusEvent, report: Report, *, deferrable: bool = True) -> None:
-    before, moved = Message.raise_status(event.wamid, event.status, event.timestamp, _status_error(event))
+    error = _status_error(event)
+    before, moved = Message.raise_status(event.wamid, event.status, event.timestamp, error)
+    if before is None and (alias := WamidAlias.message_for(event.wamid)) is not None:
+        before, moved = Message.raise_status(alias, event.status, event.timestamp, error)
     if before is None:
         if not deferrable:
             return
@@ -196,15 +209,15 @@ def _apply_status(event: StatusEvent, report: Report, *, deferrable: bool = True
             },
         )
         report.statuses_deferred += 1
-        if Message.objects(pk=event.wamid).only("id").first() is not None:
+        if stored_id(event.wamid) is not None:
             _apply_pending(event.wamid, report)
         return
     if not moved:
         report.statuses_stale += 1
         return
     report.statuses_applied += 1
-    report.changes.statuses.add(event.wamid)
-    if Conversation.raise_summary_status(before.conversation_id, event.wamid, event.rank):
+    report.changes.statuses.add(before.id)
+    if Conversation.raise_summary_status(before.conversation_id, before.id, event.rank):
         report.changes.conversations.add(before.conversation_id)
 
 
@@ -226,15 +239,57 @@ def _apply_reaction(event: ReactionEvent, report: Report) -> None:
         report.duplicates += 1
         return
     report.stored += 1
-    changed = Message.set_reaction(event.target_wamid, event.sender, event.emoji, event.timestamp)
+    target = event.target_wamid
+    changed = Message.set_reaction(target, event.sender, event.emoji, event.timestamp)
+    if changed is None and (alias := WamidAlias.message_for(target)) is not None:
+        target = alias
+        changed = Message.set_reaction(target, event.sender, event.emoji, event.timestamp)
     if changed is None:
         PendingUpdate.add(
             event.target_wamid,
             reaction={"from": event.sender, "emoji": event.emoji, "timestamp": str(int(event.timestamp.timestamp()))},
         )
         report.reactions_deferred += 1
-        if Message.objects(pk=event.target_wamid).only("id").first() is not None:
+        if stored_id(event.target_wamid) is not None:
             _apply_pending(event.target_wamid, report)
     elif changed:
         report.reactions_applied += 1
-        report.changes.reactions.add(event.target_wamid)
+        report.changes.reactions.add(target)
+
+
+# --- messages this app sends through the Cloud API -----------------------------------------------------------
+
+
+def record_wamid(message_id: str, wamid: str) -> Report:
+    """Meta accepted a message this app sent and named it `wamid`: remember the name, tick `sent`, and
+    apply what already came for it (a status webhook can arrive before the send call returns)."""
+    report = Report()
+    with write_lock():
+        WamidAlias.record(wamid, message_id)
+        Message.set_wamid(message_id, wamid)
+        _apply_status(StatusEvent(wamid=message_id, status="sent", timestamp=utcnow(), business=Business("", "")),
+                      report, deferrable=False)
+        _apply_pending(wamid, report)
+    return report
+
+
+def record_send_failure(message_id: str, error: dict[str, Any]) -> Report:
+    """The send failed for good: a red tick with Meta's code and a reason a person can read."""
+    failure = {"code": error.get("code"), "title": error.get("title"),
+               "error_data": {"details": error.get("details")}}
+    return apply_events([StatusEvent(wamid=message_id, status="failed", timestamp=utcnow(),
+                                     business=Business("", ""), errors=[failure])])
+
+
+def reopen_for_retry(message_id: str) -> Message | None:
+    """A failed message back to `pending`, its row's tick too; None unless it is failed now."""
+    with write_lock():
+        before = Message.reopen_failed(message_id)
+        if before is None:
+            return None
+        report = Report()
+        report.changes.statuses.add(message_id)
+        if Conversation.reset_summary_status(before.conversation_id, message_id, STATUS_RANK["pending"]):
+            report.changes.conversations.add(before.conversation_id)
+    publish(report)
+    return Message.objects(pk=message_id).first()

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..core.bus import EventBus
 from ..core.extensions import socketio
+from ..graph.events import TokenStatusChanged
 from ..inbox import documents
 from ..inbox.events import ConversationChanged, MessageStatusChanged, MessageStored, ReactionsChanged
 from ..inbox.schemas import Conversation, Message
@@ -28,6 +29,7 @@ def subscribe(bus: EventBus) -> None:
     bus.subscribe(MessageStatusChanged, push_status)
     bus.subscribe(ReactionsChanged, push_reactions)
     bus.subscribe(ConversationChanged, push_conversation)
+    bus.subscribe(TokenStatusChanged, push_whatsapp_status)
 
 
 def _html(render: Callable[..., str], *args: Any) -> str | None:
@@ -78,3 +80,9 @@ def push_conversation(event: ConversationChanged) -> None:
         return
     shape = Conversation.of(conversation).model_dump(mode="json")
     socketio.emit("conversation:update", {**shape, "html": _html(views.render_row, conversation)})
+
+
+def push_whatsapp_status(event: TokenStatusChanged) -> None:
+    """WhatsApp refused the access token (or takes it again): every open page's banner says so."""
+    socketio.emit("whatsapp:status", {"problem": event.problem, "html": _html(views.render_whatsapp_banner)})
+

@@ -13,9 +13,8 @@ from htmx_flask import Htmx, request
 from ..auth import sent_by
 from ..core.errors import APIError, AppError
 from ..core.validation import parse
-from ..inbox import queries
+from ..inbox import queries, sending
 from ..inbox.schemas import ContactPath
-from ..inbox.sending import send_text
 from . import views
 from .schemas import ComposerForm, MessagePageQuery, PageQuery, SearchQuery
 
@@ -60,6 +59,7 @@ def _page(chat: views.Chat | None, **context: Any) -> str:
     query = _search_text()
     return render_template(
         "inbox.html", chat=chat, business_initials=views.initials(current_app.config["BUSINESS_NAME"]),
+        whatsapp=views.whatsapp_status(),
         **_list(query), **context,
     )
 
@@ -110,8 +110,8 @@ def messages(wa_id: str) -> ResponseReturnValue:
 
 
 def _composer_error(exc: AppError) -> ResponseReturnValue:
-    problems = (exc.errors or {}).values()
-    text = " ".join(f"The message {p}." for p in problems) if problems else exc.message
+    fields = exc.errors or {}
+    text = " ".join(f"The message {p}." for p in fields.values()) if set(fields) == {"body"} else exc.message
     response = current_app.make_response((render_template("partials/_composer_error.html", text=text), 422))
     # htmx-flask's reswap check is broken for some values; innerHTML passes, but set plain headers anyway.
     response.headers["HX-Retarget"] = "#composer-error"
@@ -129,5 +129,14 @@ def send(wa_id: str) -> ResponseReturnValue:
         raise APIError(400, "Send messages from the inbox page.")
     conversation = queries.get_conversation(_wa_id())
     body = parse(ComposerForm, request.form).body
-    message = send_text(conversation.wa_id, body, sent_by=sent_by())
+    message = sending.send_text(conversation.wa_id, body, sent_by=sent_by())
     return render_template("partials/_message.html", b=views.bubble(message, contact_name=conversation.contact_name))
+
+
+@bp.post("/c/<wa_id>/messages/<message_id>/retry")
+def retry(wa_id: str, message_id: str) -> ResponseReturnValue:
+    """The "Retry" button of a failed message: answers with its tick (the clock again)."""
+    if not request.htmx:
+        raise APIError(400, "Retry messages from the inbox page.")
+    message = sending.retry(message_id)
+    return render_template("partials/_tick.html", tick=views.message_tick(message))

@@ -10,15 +10,19 @@ registry in webapp/whatsapp/message_types.py.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, has_request_context, render_template
+from flask import current_app, has_request_context, render_template, url_for
 
+from .. import graph
 from ..core.clock import as_utc, iso, utcnow
+from ..graph.health import token_problem
 from ..inbox import queries
 from ..inbox.documents import Conversation, Message, status_name
+from ..inbox.sending import window_closes_at
 from ..whatsapp.events import STATUS_RANK
 from ..whatsapp.message_types import Card, dig, display, stripped
 
@@ -56,6 +60,7 @@ class Tick:
     error_title: str = ""
     error_details: str = ""
     anchor: str = ""  # makes the error's id unique on the page
+    retry_url: str = ""  # where the "Retry" button posts, for a failed message this app can send again
 
     @property
     def label(self) -> str:
@@ -66,7 +71,8 @@ class Tick:
         return STATUS_RANK[self.status]
 
 
-def tick_for(status: str | None, error: dict[str, Any] | None = None, anchor: str = "") -> Tick | None:
+def tick_for(status: str | None, error: dict[str, Any] | None = None, anchor: str = "",
+             retry_url: str = "") -> Tick | None:
     if status not in TICK_LABELS:
         return None
     if status != "failed":
@@ -76,7 +82,15 @@ def tick_for(status: str | None, error: dict[str, Any] | None = None, anchor: st
     title = stripped(error.get("title")) or "Message failed to send"
     if code not in (None, ""):
         title = f"{title} ({code})"
-    return Tick("failed", title, stripped(error.get("details")), anchor)
+    return Tick("failed", title, stripped(error.get("details")), anchor, retry_url)
+
+
+def message_tick(message: Message) -> Tick | None:
+    """A message's tick; a failed one this app sent to WhatsApp offers to try again."""
+    retry_url = ""
+    if message.status == "failed" and message.sent_by_app and graph.is_live():
+        retry_url = url_for("ui.retry", wa_id=message.wa_id, message_id=message.id)
+    return tick_for(message.status, message.error, message.id, retry_url)
 
 
 # --- bubbles -----------------------------------------------------------------------------------
@@ -160,7 +174,7 @@ def bubble(message: Message, *, quoted: dict[str, Message] | None = None, contac
         quote=_quote(message, quoted, contact_name),
         forwarded=bool(dig(message.context, "forwarded")),
         reactions=reaction_emojis(message),
-        tick=tick_for(message.status, message.error, message.id) if message.direction == "outbound" else None,
+        tick=message_tick(message) if message.direction == "outbound" else None,
         **vars(display(message.type, message.content, message.errors)),
     )
 
@@ -213,12 +227,48 @@ def row(conversation: Conversation) -> Row:
 
 
 @dataclass(frozen=True)
+class WhatsAppStatus:
+    """Where replies go: to WhatsApp (live), or nowhere (demo mode); and why sending stopped, if it did."""
+
+    live: bool
+    problem: str | None
+
+
+def whatsapp_status() -> WhatsAppStatus:
+    return WhatsAppStatus(graph.is_live(), token_problem())
+
+
+@dataclass(frozen=True)
+class Window:
+    """The 24-hour customer-service window of a chat, sending to WhatsApp."""
+
+    closes_at: datetime | None
+
+    @property
+    def open(self) -> bool:
+        return self.closes_at is not None and utcnow() < self.closes_at
+
+    @property
+    def left(self) -> str:
+        """ "23 h 5 min" while open."""
+        if not self.open or self.closes_at is None:
+            return ""
+        minutes = int((self.closes_at - utcnow()).total_seconds() // 60)
+        return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{max(minutes, 1)} min"
+
+    @property
+    def iso(self) -> str:
+        return iso(self.closes_at) or ""
+
+
+@dataclass(frozen=True)
 class Chat:
     """The open conversation: its header, a page of bubbles, and where older ones start."""
 
     row: Row
     bubbles: list[Bubble]
     older_before: str | None  # the `before` cursor of the next older page, when there is one
+    window: Window | None = None  # sending to WhatsApp only: demo mode has no window
 
     @property
     def pending(self) -> Bubble:
@@ -228,31 +278,37 @@ class Chat:
 
 
 def chat(conversation: Conversation, page: queries.MessagePage) -> Chat:
-    return Chat(row(conversation), bubbles(page.messages, conversation.contact_name), page.meta["before"])
+    window = Window(window_closes_at(conversation)) if graph.is_live() else None
+    return Chat(row(conversation), bubbles(page.messages, conversation.contact_name), page.meta["before"], window)
 
 
 # --- rendering: the partials, for pages, HTMX responses and pushed events alike ----------------
 
 
-def render(template: str, **context: Any) -> str:
-    """Render a partial, also outside a request (a background task's push): URLs are relative."""
+def render(template: str, **context: Callable[[], Any]) -> str:
+    """Render a partial, also outside a request (a background task's push): each context value is
+    built inside the request context made for it, so view models may use url_for. URLs are relative."""
     if has_request_context():
-        return render_template(template, **context)
+        return render_template(template, **{name: build() for name, build in context.items()})
     with current_app.test_request_context("/"):
-        return render_template(template, **context)
+        return render_template(template, **{name: build() for name, build in context.items()})
 
 
 def render_bubble(message: Message, contact_name: str | None = None) -> str:
-    return render("partials/_message.html", b=bubble(message, contact_name=contact_name))
+    return render("partials/_message.html", b=lambda: bubble(message, contact_name=contact_name))
 
 
 def render_tick(message: Message) -> str:
-    return render("partials/_tick.html", tick=tick_for(message.status, message.error, message.id))
+    return render("partials/_tick.html", tick=lambda: message_tick(message))
+
+
+def render_whatsapp_banner() -> str:
+    return render("partials/_whatsapp_banner.html", whatsapp=whatsapp_status)
 
 
 def render_reactions(message: Message) -> str:
-    return render("partials/_reactions.html", emojis=reaction_emojis(message))
+    return render("partials/_reactions.html", emojis=lambda: reaction_emojis(message))
 
 
 def render_row(conversation: Conversation) -> str:
-    return render("partials/_conversation_row.html", r=row(conversation))
+    return render("partials/_conversation_row.html", r=lambda: row(conversation))

@@ -36,7 +36,8 @@ class MessageEvent:
     timestamp: datetime
     context: dict[str, Any] | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
-    sent_by: str | None = None  # set when sent from this app: "api", or later the agent
+    sent_by: str | None = None  # set when sent from this app: the agent's email or "token:<name>"
+    awaiting_send: bool = False  # stored before the Cloud API is called: its first tick is `pending`
 
     @property
     def conversation_id(self) -> str:

@@ -1,0 +1,84 @@
+"""The inbox's jobs (run by `flask worker`, or in the web process without REDIS_URL).
+
+send_message: a stored `pending` message → Meta's Cloud API. Idempotent: a message that already has
+its wamid, or is no longer pending, is left alone. A failure worth retrying raises (the queue tries
+again with backoff) until the last try, which, like a permanent failure, turns the tick red with
+Meta's code and a reason. A refused access token stops sending for everyone (webapp.graph.health).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .. import graph
+from ..core import bus
+from ..core.jobs import is_last_attempt
+from ..graph.client import message_body, reaction_content, text_content
+from ..graph.errors import GraphError
+from ..graph.events import TokenStatusChanged
+from ..graph.health import report_token_invalid, report_token_works, token_problem
+from .documents import Message
+from .writes import publish, record_send_failure, record_wamid
+
+log = logging.getLogger(__name__)
+
+
+class RetryLater(RuntimeError):
+    """Raised so that the job queue tries again after its next interval."""
+
+
+def send_message(message_id: str) -> None:
+    message = Message.objects(pk=message_id).first()
+    if message is None or message.wamid or message.status not in ("pending", None):
+        return
+    problem = token_problem()
+    if problem:
+        publish(record_send_failure(message_id, {"code": 190, "title": "Sending stopped", "details": problem}))
+        return
+    try:
+        body = _body(message)
+        wamid = graph.client().send(body)
+    except GraphError as error:
+        _failed(message, error)
+        return
+    if report_token_works():
+        bus.publish(TokenStatusChanged(problem=None))
+    publish(record_wamid(message_id, wamid))
+
+
+def _failed(message: Message, error: GraphError) -> None:
+    if error.token_invalid:
+        if report_token_invalid(error.reason):
+            bus.publish(TokenStatusChanged(problem=error.reason))
+    elif error.retryable and not is_last_attempt():
+        log.warning("sending %s failed (%s); it will be tried again", message.id, error.message)
+        raise RetryLater(f"{error.message} (HTTP {error.http_status}, code {error.code})")
+    log.warning("sending %s failed for good: %s", message.id, error.message)
+    publish(record_send_failure(message.id, error.as_status_error()))
+
+
+def _body(message: Message) -> dict[str, Any]:
+    """Meta's body for a stored message this app sends."""
+    content = message.content if isinstance(message.content, dict) else {}
+    if message.type == "text":
+        reply_to = _wamid_of((message.context or {}).get("id"))
+        return message_body(message.wa_id, "text", text_content(content.get("body", "")), reply_to=reply_to)
+    if message.type == "reaction":
+        target = _wamid_of(content.get("message_id"))
+        if target is None:
+            raise GraphError("The message reacted to has no WhatsApp id yet", details="not sent yet")
+        return message_body(message.wa_id, "reaction", reaction_content(target, content.get("emoji", "")))
+    raise GraphError(f"This app cannot send a {message.type!r} message yet", details="unsupported type")
+
+
+def _wamid_of(message_id: Any) -> str | None:
+    """Meta's id of a stored message: a received one's own id, or the wamid of one this app sent."""
+    if not isinstance(message_id, str):
+        return None
+    target = Message.objects(pk=message_id).only("id", "wamid", "sent_by_app").first()
+    if target is None:
+        return None
+    if target.sent_by_app is not None:
+        return target.wamid
+    return target.id
