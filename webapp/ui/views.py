@@ -118,8 +118,7 @@ def media_file(message: Message) -> MediaFile | None:
     live = graph.is_live()
     inbound = message.direction == "inbound"
     retry = live and inbound and media.status in ("failed", "unavailable")
-    kind = "sticker" if message.type == "sticker" else message.type
-    return MediaFile(kind=kind, state=media.status, url=media.url, filename=media.filename or "",
+    return MediaFile(kind=message.type, state=media.status, url=media.url, filename=media.filename or "",
                      size=size_label(media.size), retry_url=media_url(message.id) + "/retry" if retry else "",
                      demo=inbound and not live)
 
