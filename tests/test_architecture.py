@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
     "inbox": 3,
     "auth": 3,
     "webhooks": 4,
+    "media": 4,
     "api": 5,
     "ui": 5,
     "demo": 5,

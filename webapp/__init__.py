@@ -16,7 +16,7 @@ from typing import Any
 from dotenv import load_dotenv
 from flask import Flask
 
-from . import api, auth, demo, graph, inbox, ui, webhooks
+from . import api, auth, demo, graph, inbox, media, ui, webhooks
 from .core import bus, errors, health, jobs
 from .core.config import ConfigError, Settings
 from .core.db import DatabaseUnavailable, connect, share_write_lock
@@ -68,6 +68,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     init_rate_limits(app)
 
     events = bus.init_app(app)
+    media.subscribe(events)  # first: a new bubble already shows its file as being fetched
     push.subscribe(events)  # every change reaches every open browser
     if settings.SIMULATE_DELIVERY and not settings.WHATSAPP_ACCESS_TOKEN:
         delivery.subscribe(events)  # demo mode: app-sent messages get delivered and read
@@ -75,6 +76,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(ui.bp)
+    app.register_blueprint(media.bp)
     app.register_blueprint(health.bp)
     health.add_report(app, "whatsapp", graph.readiness)
     app.register_blueprint(api.docs_bp)  # /openapi.json and /docs

@@ -285,6 +285,16 @@
     if (badge && update.html) badge.replaceWith(fromHTML(update.html));
   });
 
+  // A received file was fetched (or failed): the bubble again, as the server renders it now.
+  socket.on("message:media", (update) => {
+    const old = findMessage(update.id);
+    if (!old || !update.html) return;
+    const next = fromHTML(update.html);
+    old.replaceWith(next);
+    htmx.process(next);
+    refresh();
+  });
+
   socket.on("conversation:update", (conversation) => placeRow(conversation.html, conversation.wa_id));
 
   socket.on("whatsapp:status", (update) => {

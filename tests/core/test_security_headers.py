@@ -32,6 +32,7 @@ def expected_policy(host: str) -> dict[str, list[str]]:
         "script-src": ["'self'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
+        "media-src": ["'self'"],
         "connect-src": ["'self'", f"ws://{host}", f"wss://{host}"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],

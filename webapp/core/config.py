@@ -83,6 +83,14 @@ class Settings(BaseSettings):
     # How many proxies in front of the app set X-Forwarded-For/-Proto; 0 = trust no such header.
     TRUSTED_PROXIES: int = Field(0, ge=0)
     LOG_LEVEL: str = "INFO"
+    # Received media (webapp/media): stored under MEDIA_ROOT (default: instance/media), or in an
+    # S3-compatible bucket when MEDIA_S3_BUCKET is set (credentials from the usual AWS_* variables).
+    MEDIA_ROOT: str = ""
+    MEDIA_S3_BUCKET: str = ""
+    MEDIA_S3_ENDPOINT_URL: str = ""  # another S3-compatible service (MinIO, R2, …); empty = AWS
+    MEDIA_S3_REGION: str = ""
+    # Seconds before each new try of a failed download (JSON list); then the media shows as failed.
+    MEDIA_RETRY_DELAYS: list[Annotated[int, Field(ge=0)]] = [2, 10, 30]
 
     # Keys of `overrides` that are not settings (tests): copied into app.config as they are.
     _extra: dict[str, Any] = PrivateAttr(default_factory=dict)
@@ -159,6 +167,13 @@ class Settings(BaseSettings):
             parse_many(value)
         except ValueError:
             raise ValueError(f"{info.field_name} must be a rate limit such as '10 per minute', not {value!r}") from None
+        return value
+
+    @field_validator("MEDIA_S3_ENDPOINT_URL")
+    @classmethod
+    def _s3_endpoint(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError(f"MEDIA_S3_ENDPOINT_URL must start with https:// or http://, not {value!r}")
         return value
 
     @field_validator("REDIS_URL")

@@ -42,6 +42,7 @@ CONTENT_SECURITY_POLICY: dict[str, Any] = {
     "script-src": SELF,
     "style-src": SELF,
     "img-src": [SELF, "data:"],
+    "media-src": SELF,  # received voice notes and videos (/media/…)
     "connect-src": SameOriginSockets(),
     "object-src": NONE,
     "base-uri": SELF,

@@ -26,6 +26,7 @@ from mongoengine import (
     StringField,
 )
 from mongoengine.queryset.visitor import Q
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from ..core.clock import as_utc, iso, utcnow
@@ -181,6 +182,9 @@ class Message(Document):
     reactions = DictField()  # sender -> {"emoji", "at"}; an empty emoji is a removed reaction
     sent_by_app = StringField(null=True)  # who sent it from this app: an agent's email or "token:<name>"
     wamid = StringField(null=True)  # Meta's id for a message this app sent, once the Cloud API accepted it
+    # A received file, fetched from WhatsApp (webapp.media): status pending|ready|failed, tries, key
+    # (in the media storage), sha256, size, mime_type, filename, error. None: never fetched.
+    media = DictField(null=True, default=None)
 
     meta = {
         "collection": "messages",
@@ -287,6 +291,23 @@ class Message(Document):
         if previous is None:
             return bool(emoji)
         return as_utc(previous["at"]) < at and previous.get("emoji") != emoji
+
+    # --- received media (webapp.media): one `_id` update each ---------------------------------
+
+    @classmethod
+    def set_media(cls, message_id: str, media: dict[str, Any]) -> bool:
+        """Replace the message's media record; False when there is no such message."""
+        with write_lock():
+            result = cls._get_collection().update_one({"_id": message_id}, {"$set": {"media": media}})
+        return result.matched_count > 0
+
+    @classmethod
+    def count_media_try(cls, message_id: str) -> int:
+        """Count one more try at fetching the message's media (its record must exist); the new count."""
+        with write_lock():
+            after = cls._get_collection().find_one_and_update(
+                {"_id": message_id}, {"$inc": {"media.tries": 1}}, return_document=ReturnDocument.AFTER)
+        return int(((after or {}).get("media") or {}).get("tries") or 0)
 
 
     @classmethod

@@ -31,10 +31,17 @@ class ReactionsChanged:
 
 
 @dataclass(frozen=True)
+class MessageMediaChanged:
+    """A received file's state changed: it is being fetched, it is stored, or fetching it failed."""
+
+    message_id: str
+
+
+@dataclass(frozen=True)
 class ConversationChanged:
     """A conversation's summary, unread count or contact changed."""
 
     conversation_id: str
 
 
-InboxEvent = MessageStored | MessageStatusChanged | ReactionsChanged | ConversationChanged
+InboxEvent = MessageStored | MessageStatusChanged | ReactionsChanged | MessageMediaChanged | ConversationChanged

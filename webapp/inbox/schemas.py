@@ -5,6 +5,7 @@ fields the API and the pages share (a contact's number, a search, a message curs
 from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import quote
 
 from pydantic import ConfigDict, Field, WithJsonSchema
 
@@ -12,6 +13,7 @@ from ..core.clock import iso
 from ..core.shapes import Shape
 from ..core.validation import Lenient, text
 from ..whatsapp.events import STATUS_RANK
+from ..whatsapp.message_types import dig, media_type, stripped
 from ..whatsapp.numbers import OptionalWaId, WaId
 from . import documents
 
@@ -46,6 +48,41 @@ class Reaction(Shape):
     timestamp: IsoTime | None
 
 
+MediaStatus = Literal["pending", "ready", "failed", "unavailable"]
+MEDIA_PATH = "/media/"  # + the message id: this app's copy of a received file (webapp.media)
+
+
+def media_url(message_id: str) -> str:
+    return MEDIA_PATH + quote(message_id, safe="")
+
+
+class MessageMedia(Shape):
+    """The file of an image, video, audio, document or sticker message, as this app keeps it."""
+
+    url: str = Field(description="This app's address for the file (`/media/<message id>`, signed in or with an "
+                                 "API token); it serves the file once `status` is `ready`, 404 before.")
+    mime_type: str | None = Field(alias="mimeType")
+    size: int | None = Field(description="Bytes, once stored.")
+    sha256: str | None = Field(description="Hex SHA-256 of the file, as WhatsApp gave it and as stored.")
+    filename: str | None = Field(description="A document's file name, as the customer sent it.")
+    status: MediaStatus = Field(description=(
+        "`pending`: being fetched from WhatsApp (failed tries are retried); `ready`: stored, served at `url`; "
+        "`failed`: every try failed (the inbox offers a retry); `unavailable`: not fetched (demo mode, or a "
+        "message the business sent)."))
+
+    @classmethod
+    def of(cls, message: documents.Message) -> MessageMedia | None:
+        if media_type(message.type) is None:
+            return None
+        record = message.media or {}
+        status = record.get("status") if record.get("status") in ("pending", "ready", "failed") else "unavailable"
+        content = message.content
+        return cls(url=media_url(message.id),
+                   mime_type=record.get("mime_type") or stripped(dig(content, "mime_type")) or None,
+                   size=record.get("size"), sha256=record.get("sha256") or stripped(dig(content, "sha256")) or None,
+                   filename=record.get("filename") or stripped(dig(content, "filename")) or None, status=status)
+
+
 class Message(Shape):
     """A message. Its content is under its type's name (`text.body`, `image.caption`, `location.name`, …)
     as WhatsApp sent it, or under `content` when that name is not a plain identifier or is taken."""
@@ -71,6 +108,7 @@ class Message(Shape):
                                 description="Who sent it from this app: an agent's email or `token:<name>`.")
     wamid: str | None = Field(description="WhatsApp's id for a message this app sent, once WhatsApp accepted it "
                                           "(`id` stays the same from the moment it is stored).")
+    media: MessageMedia | None = Field(description="The file of a media message; `null` for other types.")
     text: TextContent | None = Field(None, exclude_if=lambda value: value is None)
     content: Any = Field(None, exclude_if=lambda value: value is None,
                          description="The content, when it is not under the type's name.")
@@ -98,6 +136,7 @@ class Message(Shape):
             "context": message.context or None,
             "sentBy": message.sent_by_app,
             "wamid": message.wamid if message.sent_by_app else message.id,
+            "media": MessageMedia.of(message),
         }
         if message.content is not None:
             # Under the type's name (`text`, `image`, …) unless that name is taken by a field above.

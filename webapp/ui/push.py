@@ -17,7 +17,13 @@ from ..core.bus import EventBus
 from ..core.extensions import socketio
 from ..graph.events import TokenStatusChanged
 from ..inbox import documents
-from ..inbox.events import ConversationChanged, MessageStatusChanged, MessageStored, ReactionsChanged
+from ..inbox.events import (
+    ConversationChanged,
+    MessageMediaChanged,
+    MessageStatusChanged,
+    MessageStored,
+    ReactionsChanged,
+)
 from ..inbox.schemas import Conversation, Message
 from . import views
 
@@ -28,6 +34,7 @@ def subscribe(bus: EventBus) -> None:
     bus.subscribe(MessageStored, push_new_message)
     bus.subscribe(MessageStatusChanged, push_status)
     bus.subscribe(ReactionsChanged, push_reactions)
+    bus.subscribe(MessageMediaChanged, push_media)
     bus.subscribe(ConversationChanged, push_conversation)
     bus.subscribe(TokenStatusChanged, push_whatsapp_status)
 
@@ -72,6 +79,19 @@ def push_reactions(event: ReactionsChanged) -> None:
     socketio.emit("message:reactions", {"id": message.id, "wa_id": message.wa_id,
                                         "reactions": message.visible_reactions(),
                                         "html": _html(views.render_reactions, message)})
+
+
+def push_media(event: MessageMediaChanged) -> None:
+    """A received file is being fetched, stored, or failed: the whole bubble again (its file shows in it)."""
+    message = documents.Message.objects(pk=event.message_id).first()
+    if message is None:
+        return
+    conversation = documents.Conversation.objects(pk=message.conversation_id).only("contact_name").first()
+    name = conversation.contact_name if conversation else None
+    media = Message.of(message, name).media
+    socketio.emit("message:media", {"id": message.id, "wa_id": message.wa_id,
+                                    "media": media.model_dump(mode="json") if media else None,
+                                    "html": _html(views.render_bubble, message, name)})
 
 
 def push_conversation(event: ConversationChanged) -> None:

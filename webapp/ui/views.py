@@ -22,6 +22,7 @@ from ..core.clock import as_utc, iso, utcnow
 from ..graph.health import token_problem
 from ..inbox import queries
 from ..inbox.documents import Conversation, Message, status_name
+from ..inbox.schemas import MessageMedia, media_url
 from ..inbox.sending import window_closes_at
 from ..whatsapp.events import STATUS_RANK
 from ..whatsapp.message_types import Card, dig, display, stripped
@@ -93,6 +94,48 @@ def message_tick(message: Message) -> Tick | None:
     return tick_for(message.status, message.error, message.id, retry_url)
 
 
+# --- received files ----------------------------------------------------------------------------
+
+
+def size_label(size: int | None) -> str:
+    if size is None:
+        return ""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """A media message's file in its bubble: the file itself once stored, else where fetching it is."""
+
+    kind: str  # image | sticker | video | audio | document
+    state: str  # ready | pending | failed | unavailable (see inbox.schemas.MessageMedia)
+    url: str
+    filename: str = ""
+    size: str = ""  # for a person: "120 KB"
+    retry_url: str = ""  # set when fetching again can help (a received file, with WhatsApp to fetch from)
+    demo: bool = False  # demo mode: there is no WhatsApp to fetch from
+
+    @property
+    def shown(self) -> bool:
+        return self.state == "ready"
+
+
+def media_file(message: Message) -> MediaFile | None:
+    media = MessageMedia.of(message)
+    if media is None:
+        return None
+    live = graph.is_live()
+    inbound = message.direction == "inbound"
+    retry = live and inbound and media.status in ("failed", "unavailable")
+    return MediaFile(kind=message.type, state=media.status, url=media.url, filename=media.filename or "",
+                     size=size_label(media.size), retry_url=media_url(message.id) + "/retry" if retry else "",
+                     demo=inbound and not live)
+
+
 # --- bubbles -----------------------------------------------------------------------------------
 
 
@@ -122,6 +165,7 @@ class Bubble:
     forwarded: bool = False
     reactions: list[str] = field(default_factory=list)
     tick: Tick | None = None
+    media: MediaFile | None = None
 
     @property
     def outbound(self) -> bool:
@@ -175,6 +219,7 @@ def bubble(message: Message, *, quoted: dict[str, Message] | None = None, contac
         forwarded=bool(dig(message.context, "forwarded")),
         reactions=reaction_emojis(message),
         tick=message_tick(message) if message.direction == "outbound" else None,
+        media=media_file(message),
         **vars(display(message.type, message.content, message.errors)),
     )
 

@@ -89,11 +89,15 @@ class Text(MessageType):
         return Display("text", text=stripped(dig(content, "body")) or str(dig(content, "body") or ""))
 
 
+MB = 1024 * 1024
+
+
 class Media(MessageType):
-    """A file WhatsApp holds for us: shown as a card with its caption."""
+    """A file WhatsApp holds for us: shown as a card with its caption (and the file, once fetched)."""
 
     emoji: ClassVar[str] = ""
     label: ClassVar[str]
+    max_bytes: ClassVar[int]  # Meta's size limit for this kind of media
 
     def title(self, content: Any) -> str:
         return self.label
@@ -112,16 +116,19 @@ class Media(MessageType):
 @registered
 class Image(Media):
     name, emoji, label = "image", "📷", "Photo"
+    max_bytes = 5 * MB
 
 
 @registered
 class Video(Media):
     name, emoji, label = "video", "🎥", "Video"
+    max_bytes = 16 * MB
 
 
 @registered
 class Audio(Media):
     name, label = "audio", "Audio"
+    max_bytes = 16 * MB
 
     def title(self, content: Any) -> str:
         return "Voice message" if dig(content, "voice") is True else "Audio"
@@ -136,6 +143,7 @@ class Audio(Media):
 @registered
 class Document(Media):
     name, label = "document", "Document"
+    max_bytes = 100 * MB
 
     def title(self, content: Any) -> str:
         return stripped(dig(content, "filename")) or self.label
@@ -147,6 +155,7 @@ class Document(Media):
 @registered
 class Sticker(Media):
     name, label = "sticker", "Sticker"
+    max_bytes = 500 * 1024  # an animated sticker's limit (a static one's is 100 KB)
 
     def title(self, content: Any) -> str:
         return "Animated sticker" if dig(content, "animated") is True else self.label
@@ -284,6 +293,12 @@ UNSUPPORTED = Unsupported()
 
 def message_type(name: str) -> MessageType:
     return REGISTRY.get(name, UNSUPPORTED)
+
+
+def media_type(name: str) -> Media | None:
+    """The media kind (image, video, audio, document, sticker) of a message type; None for the others."""
+    kind = REGISTRY.get(name)
+    return kind if isinstance(kind, Media) else None
 
 
 def preview(mtype: str, content: Any, limit: int = 120) -> str:
