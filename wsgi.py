@@ -29,5 +29,8 @@ except StartupError as exc:
 if __name__ == "__main__":
     host = os.environ.get("HOST", "127.0.0.1")
     port = app.config["PORT"]
-    print(f"Serving the inbox on http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}", flush=True)
+    mode = (f"sending to WhatsApp as phone number id {app.config['PHONE_NUMBER_ID']}"
+            if app.config["WHATSAPP_ACCESS_TOKEN"] else "demo mode: replies are not sent to WhatsApp")
+    address = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
+    print(f"Serving the inbox on {address} ({mode})", flush=True)
     socketio.run(app, host=host, port=port, use_reloader=False, log_output=False, allow_unsafe_werkzeug=True)

@@ -211,7 +211,20 @@
 
   document.addEventListener("htmx:afterSettle", (event) => {
     refresh();
-    if (event.detail.target?.id === "chat") focusComposer();
+    if (event.detail.target?.id === "chat") {
+      focusComposer();
+      markReadSoon(); // opening a chat reads it (a POST: the GET that showed it changed nothing)
+    }
+  });
+
+  // The customer sees "typing…" while the agent types: the server is told at most every 20 s.
+  let typingToldAt = 0;
+  document.addEventListener("input", (event) => {
+    if (event.target?.id !== "composer-text" || !event.target.value.trim()) return;
+    const url = openChat()?.dataset.typingUrl;
+    if (!url || Date.now() - typingToldAt < 20000) return;
+    typingToldAt = Date.now();
+    fetch(url, { method: "POST", headers: { "X-CSRFToken": csrfToken } }).catch(() => {});
   });
 
   document.addEventListener("visibilitychange", () => {
@@ -304,4 +317,5 @@
 
   refresh();
   focusComposer();
+  markReadSoon(); // a chat opened by loading its address
 })();

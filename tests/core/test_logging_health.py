@@ -151,7 +151,8 @@ def test_nothing_secret_reaches_the_servers_log(start_server: Callable[..., Live
         assert secret not in output, f"the {what} reached the log"
     # every line the process wrote is JSON, but the one line `python wsgi.py` prints at start
     others = [line for line in output.splitlines() if line.strip() and not line.startswith("{")]
-    assert others == [f"Serving the inbox on http://localhost:{server.port}"], others
+    started = f"Serving the inbox on http://localhost:{server.port} (demo mode: replies are not sent to WhatsApp)"
+    assert others == [started], others
 
 
 def test_application_logs_are_json_with_the_request_id(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -31,6 +31,7 @@ def live_settings(graph_api: GraphAPI, **extra: Any) -> dict[str, Any]:
 def live(make_app: Callable[..., Flask], graph_api: GraphAPI) -> FlaskClient:
     """A signed-in client of an app that sends through the local Graph API; Ravi wrote a minute ago."""
     client = make_app(**live_settings(graph_api)).test_client()
+    graph_api.add_inbound_message("wamid.RAVI1")  # WhatsApp delivered it, so it knows its id
     webhook_ok(client, inbound(text("Is the blue one in stock?", id="wamid.RAVI1", timestamp=now(60))))
     return client
 
@@ -187,3 +188,30 @@ def test_demo_mode_sends_nothing_and_says_so(client: FlaskClient) -> None:
     assert "Demo mode: replies are not sent to WhatsApp" in page
     assert client.get("/readyz").get_json()["data"]["whatsapp"] == "demo mode"
     assert PendingUpdate.objects.count() == 0
+
+
+def test_marking_read_tells_whatsapp_about_the_latest_message(live: FlaskClient, graph_api: GraphAPI) -> None:
+    graph_api.add_inbound_message("wamid.RAVI2")
+    webhook_ok(live, inbound(text("And the red one?", id="wamid.RAVI2", timestamp=now(90))))
+    assert live.get(f"/c/{RAVI}").status_code == 200  # showing the chat changes nothing
+    assert live.get("/api/conversations").get_json()["data"][0]["unreadCount"] == 2
+    assert graph_api.read_receipts() == []
+
+    assert live.post(f"/api/conversations/{RAVI}/read").status_code == 200
+    eventually(lambda: len(graph_api.read_receipts()) == 1)
+    assert graph_api.read_receipts()[0]["message_id"] == "wamid.RAVI2"
+    assert "typing_indicator" not in graph_api.read_receipts()[0]
+    # Already read: nothing more goes to WhatsApp.
+    live.post(f"/api/conversations/{RAVI}/read")
+    time.sleep(0.3)
+    assert len(graph_api.read_receipts()) == 1
+
+
+def test_typing_shows_the_indicator_at_most_every_20_seconds(live: FlaskClient, graph_api: GraphAPI) -> None:
+    headers = {"HX-Request": "true"}
+    assert live.post(f"/c/{RAVI}/typing", headers=headers).status_code == 204
+    assert live.post(f"/c/{RAVI}/typing", headers=headers).status_code == 204
+    eventually(lambda: len(graph_api.read_receipts()) == 1)
+    time.sleep(0.3)
+    (receipt,) = graph_api.read_receipts()
+    assert receipt["message_id"] == "wamid.RAVI1" and receipt["typing_indicator"] == {"type": "text"}

@@ -86,8 +86,13 @@ def test_opening_a_chat_marks_it_read_for_every_client(live_server: LiveServer, 
     post(live_server, inbound(text("hello", timestamp=1754400000), text("anyone?", timestamp=1754400010)))
     other_agent = listen(live_server)
 
+    # Showing the chat (a GET) changes nothing; the page's script then marks it read with a POST.
     page = requests.get(f"{live_server.url}/c/{RAVI}", headers=live_server.agent_headers, timeout=10)
     assert page.status_code == 200 and "anyone?" in page.text
+    assert api(live_server, "/conversations")[0]["unreadCount"] == 2
+    read = requests.post(f"{live_server.url}/api/conversations/{RAVI}/read", headers=live_server.agent_headers,
+                         timeout=10)
+    assert read.status_code == 200, read.text
 
     row = other_agent.wait_for("conversation:update", wa_id=RAVI)
     assert row["unreadCount"] == 0 and 'class="badge"' not in row["html"]

@@ -9,7 +9,7 @@ only `_id` equality, and MongoDB serves it from the primary key), using `$setOnI
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bson.regex import Regex
@@ -69,6 +69,10 @@ class Conversation(Document):
     last_message_at = DateTimeField()
     unread_count = IntField(default=0, min_value=0)
     last_inbound_at = DateTimeField()
+    # The latest message from the customer, {"at", "id"} (`$max`: the newest wins): what a read
+    # receipt and the typing indicator name to WhatsApp.
+    last_inbound = DictField(null=True)
+    typing_sent_at = DateTimeField(null=True)  # the last typing indicator sent to WhatsApp
     created_at = DateTimeField(default=utcnow)
 
     meta = {
@@ -129,6 +133,7 @@ class Conversation(Document):
             if count:
                 update["$inc"] = {"unread_count": 1}
             update["$max"]["last_inbound_at"] = message.timestamp
+            update["$max"]["last_inbound"] = SON([("at", message.timestamp), ("id", message.id)])
         elif message.sent_by_app and count:
             # The agent is in the chat and answering: it is read, as on WhatsApp.
             update["$set"]["unread_count"] = 0
@@ -149,6 +154,16 @@ class Conversation(Document):
         result = cls._get_collection().update_one(
             {"_id": conversation_id, "last_message.id": message_id}, {"$set": {"last_message.status_rank": rank}})
         return result.modified_count > 0
+
+    @classmethod
+    def note_typing(cls, conversation_id: str, at: datetime, every: timedelta) -> bool:
+        """Record that the agent types now; True when no indicator went out in the last `every` (send one)."""
+        before = cls._get_collection().find_one_and_update({"_id": conversation_id},
+                                                           {"$max": {"typing_sent_at": at}})
+        if before is None:
+            return False
+        last = as_utc(before.get("typing_sent_at"))
+        return last is None or at - last >= every
 
     @classmethod
     def mark_read(cls, conversation_id: str) -> bool:

@@ -6,8 +6,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..core import bus
+from .. import graph
+from ..core import bus, jobs
 from ..core.errors import Invalid, NotFound
+from . import tasks
 from .documents import Conversation, Message, WamidAlias
 from .events import ConversationChanged
 
@@ -72,6 +74,9 @@ def quoted_messages(messages: Iterable[Message]) -> dict[str, Message]:
 
 
 def mark_read(conversation: Conversation) -> None:
+    """Read now, in every open tab; sending to WhatsApp, the customer sees blue ticks too."""
     if Conversation.mark_read(conversation.id):
         conversation.unread_count = 0
         bus.publish(ConversationChanged(conversation.id))
+        if graph.is_live():
+            jobs.enqueue(tasks.tell_whatsapp_read, conversation.id)

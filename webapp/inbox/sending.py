@@ -88,6 +88,20 @@ def send_reaction(message_id: str, emoji: str, *, sent_by: str) -> Message:
     return Message.objects.get(pk=target.id)
 
 
+TYPING_EVERY = timedelta(seconds=20)
+
+
+def typing(conversation: Conversation) -> bool:
+    """The agent is typing a reply: the customer sees "typing…" (sending to WhatsApp, within the
+    window), at most once every 20 s per chat. True when an indicator was sent."""
+    if not graph.is_live() or not window_open(conversation) or token_problem():
+        return False
+    if not Conversation.note_typing(conversation.id, utcnow(), TYPING_EVERY):
+        return False
+    jobs.enqueue(tasks.tell_whatsapp_read, conversation.id, True, retry_intervals=())
+    return True
+
+
 def retry(message_id: str) -> Message:
     """Send a failed message again (the "Retry" action)."""
     message = Message.objects(pk=message_id).first()

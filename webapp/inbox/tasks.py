@@ -1,5 +1,7 @@
 """The inbox's jobs (run by `flask worker`, or in the web process without REDIS_URL).
 
+tell_whatsapp_read: a read receipt (and the typing indicator) for the customer's latest message.
+
 send_message: a stored `pending` message → Meta's Cloud API. Idempotent: a message that already has
 its wamid, or is no longer pending, is left alone. A failure worth retrying raises (the queue tries
 again with backoff) until the last try, which, like a permanent failure, turns the tick red with
@@ -18,7 +20,7 @@ from ..graph.client import message_body, reaction_content, text_content
 from ..graph.errors import GraphError
 from ..graph.events import TokenStatusChanged
 from ..graph.health import report_token_invalid, report_token_works, token_problem
-from .documents import Message
+from .documents import Conversation, Message
 from .writes import publish, record_send_failure, record_wamid
 
 log = logging.getLogger(__name__)
@@ -82,3 +84,22 @@ def _wamid_of(message_id: Any) -> str | None:
     if target.sent_by_app is not None:
         return target.wamid
     return target.id
+
+
+def tell_whatsapp_read(conversation_id: str, typing: bool = False) -> None:
+    """The customer sees blue ticks on their latest message (and "typing…" with `typing`)."""
+    conversation = Conversation.objects(pk=conversation_id).only("last_inbound").first()
+    latest = (conversation.last_inbound or {}).get("id") if conversation is not None else None
+    if not latest or token_problem():
+        return
+    try:
+        graph.client().mark_read(latest, typing=typing)
+    except GraphError as error:
+        if error.token_invalid:
+            if report_token_invalid(error.reason):
+                bus.publish(TokenStatusChanged(problem=error.reason))
+            return
+        if error.retryable and not is_last_attempt():
+            raise RetryLater(f"{error.message} (HTTP {error.http_status}, code {error.code})") from None
+        log.warning("telling WhatsApp %s was read failed: %s", latest, error.message)
+

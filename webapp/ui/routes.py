@@ -84,9 +84,8 @@ def index() -> ResponseReturnValue:
 
 @bp.get("/c/<wa_id>")
 def chat(wa_id: str) -> ResponseReturnValue:
-    """Open a conversation: it is read now, in every open tab."""
+    """Open a conversation (a GET changes nothing: the page's script marks it read with a POST)."""
     conversation = queries.get_conversation(_wa_id())
-    queries.mark_read(conversation)
     view = views.chat(conversation, queries.message_page(conversation))
     if _partial():
         return render_template("partials/_chat.html", chat=view, partial=True)
@@ -131,6 +130,13 @@ def send(wa_id: str) -> ResponseReturnValue:
     body = parse(ComposerForm, request.form).body
     message = sending.send_text(conversation.wa_id, body, sent_by=sent_by())
     return render_template("partials/_message.html", b=views.bubble(message, contact_name=conversation.contact_name))
+
+
+@bp.post("/c/<wa_id>/typing")
+def typing(wa_id: str) -> ResponseReturnValue:
+    """The page's script says the agent is typing (it asks at most every 20 s): 204."""
+    sending.typing(queries.get_conversation(_wa_id()))
+    return "", 204
 
 
 @bp.post("/c/<wa_id>/messages/<message_id>/retry")
