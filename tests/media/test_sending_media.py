@@ -174,3 +174,13 @@ def test_demo_mode_stores_the_file_and_sends_nothing(make_app: Callable[..., Fla
     assert sent["status"] == "sent" and sent["media"]["status"] == "ready"
     assert client.get(sent["media"]["url"]).data == PHOTO
     assert graph_api.requests_to("upload") == []
+
+
+def test_a_photo_larger_than_max_content_length_is_taken_up_to_whatsapps_limit(live: FlaskClient,
+                                                                               graph_api: GraphAPI):
+    photo = b"\xff\xd8\xff\xe0" + bytes(3 * 1024 * 1024)  # over MAX_CONTENT_LENGTH (2 MB), under 5 MB
+    sent = sent_file(live, photo, "large.jpg", "image/jpeg")
+    assert sent["media"]["size"] == len(photo)
+    status_becomes(live, sent["id"], "sent")
+    assert graph_api.uploaded_media()[0].data == photo
+    assert_error(live.post("/api/messages", data=bytes(3 * 1024 * 1024), content_type="application/json"), 413)
