@@ -77,6 +77,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(ui.bp)
     app.register_blueprint(media.bp)
+    media.init_sending(app)  # before auth.init_app: the upload routes' size limit is set before the body is read
     app.register_blueprint(health.bp)
     health.add_report(app, "whatsapp", graph.readiness)
     app.register_blueprint(api.docs_bp)  # /openapi.json and /docs

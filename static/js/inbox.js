@@ -166,6 +166,7 @@
 
   // The form that sent the request (a swap event's own `elt` is the swap's target).
   const isComposer = (event) => (event.detail.requestConfig?.elt || event.detail.elt)?.id === "composer";
+  const isAttachment = (event) => (event.detail.requestConfig?.elt || event.detail.elt)?.id === "composer-file";
   const pendingFor = new WeakMap(); // request → the bubble shown while it is on its way
 
   document.addEventListener("htmx:beforeRequest", (event) => {
@@ -185,7 +186,7 @@
   });
 
   document.addEventListener("htmx:beforeSwap", (event) => {
-    if (!isComposer(event) || event.detail.xhr.status >= 300) return;
+    if (!(isComposer(event) || isAttachment(event)) || event.detail.xhr.status >= 300) return;
     const bubble = fromHTML(event.detail.serverResponse);
     if (bubble && findMessage(bubble.dataset.messageId)) event.detail.shouldSwap = false; // pushed first
   });
@@ -201,6 +202,21 @@
     }
     pending?.remove();
     box.focus();
+    refresh();
+  });
+
+  // --- the attach button: the chosen file goes at once, the composer's text as its caption -----
+
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    if (isAttachment(event)) $("#composer-error").textContent = "";
+  });
+
+  document.addEventListener("htmx:afterRequest", (event) => {
+    if (!isAttachment(event)) return;
+    const status = event.detail.xhr?.status || 0;
+    if (status >= 200 && status < 300) $("#composer-text").value = ""; // sent as the caption
+    if (!status) $("#composer-error").textContent = "Not sent: the server cannot be reached.";
+    $("#composer-file").value = ""; // the same file can be chosen again
     refresh();
   });
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from playwright.sync_api import expect
 
 from tests.helpers.app import LiveServer
 from tests.helpers.browser import Pages, bubble, composer, post, screenshot, tick
 from tests.helpers.graph_api import PHONE_NUMBER_ID, TOKEN, GraphAPI
+from tests.helpers.media import png
 from tests.helpers.payloads import NEHA, RAVI, inbound, now, text
 
 StartServer = Callable[..., LiveServer]
@@ -88,3 +90,47 @@ def test_a_refused_token_puts_up_a_banner_on_every_open_page(start_server: Start
     composer(page).press("Enter")
     for open_page in (page, watcher):
         expect(open_page.locator(".whatsapp-banner--alert")).to_contain_text("access token", timeout=8000)
+
+
+def test_a_photo_sent_from_the_composer_shows_at_once_and_is_delivered(start_server: StartServer,
+                                                                       graph_api: GraphAPI, pages: Pages,
+                                                                       tmp_path: Path) -> None:
+    server = start_server(WHATSAPP_ACCESS_TOKEN=TOKEN, WHATSAPP_API_BASE_URL=graph_api.url,
+                          PHONE_NUMBER_ID=PHONE_NUMBER_ID, MEDIA_ROOT=str(tmp_path / "media"))
+    graph_api.webhook_url = f"{server.url}/webhook"
+    graph_api.auto_statuses(sent=True, delivered_after=0.3)
+    post(server, inbound(text("Can I see the blue one?", timestamp=now())))
+    page = pages.open(f"{server.url}/c/{RAVI}")
+    photo = png(120, 90)
+
+    composer(page).fill("Here it is")
+    page.set_input_files("#composer-file", files=[{"name": "blue.png", "mimeType": "image/png", "buffer": photo}])
+    sent = page.locator("#message-list .msg--outbound[data-message-id]").last
+    thumbnail = sent.locator(".media-thumb img")
+    expect(thumbnail).to_be_visible()
+    expect(sent.locator(".caption")).to_have_text("Here it is")
+    assert thumbnail.evaluate("img => img.complete && img.naturalWidth") == 120  # this app's copy, at once
+    expect(composer(page)).to_have_value("")
+    expect(tick(sent)).to_have_attribute("aria-label", "Delivered", timeout=8000)
+
+    (uploaded,) = graph_api.uploaded_media()
+    assert uploaded.data == photo
+    (message,) = graph_api.sent_messages()
+    assert message.body["image"] == {"id": uploaded.id, "caption": "Here it is"}
+    screenshot(page, "sending-photo-delivered.png")
+
+
+def test_a_file_whatsapp_would_refuse_is_not_sent_and_the_composer_says_why(start_server: StartServer,
+                                                                           graph_api: GraphAPI, pages: Pages,
+                                                                           tmp_path: Path) -> None:
+    server = start_server(WHATSAPP_ACCESS_TOKEN=TOKEN, WHATSAPP_API_BASE_URL=graph_api.url,
+                          PHONE_NUMBER_ID=PHONE_NUMBER_ID, MEDIA_ROOT=str(tmp_path / "media"))
+    post(server, inbound(text("Can I see the blue one?", timestamp=now())))
+    page = pages.open(f"{server.url}/c/{RAVI}")
+    composer(page).fill("Keep this text")
+    page.set_input_files("#composer-file", files=[{"name": "fake.png", "mimeType": "image/png",
+                                                   "buffer": b"not really a picture"}])
+    expect(page.locator("#composer-error")).to_contain_text("is not a image/png image")
+    expect(composer(page)).to_have_value("Keep this text")
+    expect(page.locator("#message-list .msg--outbound")).to_have_count(0)
+    assert graph_api.requests_to("upload") == []

@@ -6,9 +6,10 @@ naming it (a typo such as `?limt=5` is not silently ignored)."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, PlainValidator, ValidationInfo, WithJsonSchema, field_validator
+from werkzeug.datastructures import FileStorage
 
 from ..core.envelope import PageMeta, Success
 from ..core.validation import Strict, problem, text, whole_number
@@ -87,6 +88,35 @@ class SendReaction(Strict):
     model_config = ConfigDict(json_schema_extra={"examples": [{"emoji": "👍"}]})
 
     emoji: Emoji = Field(description="The emoji; empty removes the business's reaction.")
+
+
+def _upload(raw: Any) -> FileStorage:
+    if not isinstance(raw, FileStorage):
+        raise problem("must be a file (multipart/form-data)")
+    return raw
+
+
+Upload = Annotated[Any, PlainValidator(_upload), WithJsonSchema({"type": "string", "format": "binary"})]
+Caption = text(required=False, max_length=1024, strip=False)
+
+
+class SendMedia(Strict):
+    """multipart/form-data: the file and its fields."""
+
+    what: ClassVar[str] = "file"
+    location: ClassVar[str] = "form"
+
+    wa_id: WaId = Field(alias="waId", description="The contact to send to.")
+    file: Upload = Field(description=(
+        "The file, with its type (Content-Type of the part, else guessed from its name). WhatsApp's limits: an "
+        "image 5 MB (jpeg, png), a video 16 MB (mp4, 3gpp), an audio 16 MB (aac, amr, mpeg, mp4, ogg), a "
+        "document 100 MB (any type)."))
+    kind: Literal["image", "video", "audio", "document"] | None = Field(
+        None, description="How to send it; default: image, video or audio when WhatsApp takes its type as one, "
+                          "else document.")
+    caption: Caption = Field(None, description="Shown under the file (not for an audio); at most 1024 characters.")
+    reply_to: MessageCursor = Field(None, alias="replyTo",
+                                    description="The id of a message of this conversation to reply to (quote).")
 
 
 # --- answers ---------------------------------------------------------------------------------------------------

@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, request
 
 from ..auth import sent_by
 from ..core.envelope import PageMeta
+from ..core.errors import APIError
 from ..core.openapi import answers, operation
+from ..core.validation import parse, values
 from ..inbox import queries as inbox
 from ..inbox import sending
 from ..inbox.schemas import ContactPath, Conversation, Message, MessagePath
+from ..media import sending as media_sending
 from .models import (
     ConversationPage,
     ConversationRead,
@@ -19,6 +22,7 @@ from .models import (
     MessageSent,
     MessagesQuery,
     NoQuery,
+    SendMedia,
     SendMessage,
     SendReaction,
 )
@@ -74,6 +78,32 @@ def create_message(query: NoQuery, json: SendMessage) -> tuple[MessageSent, int]
                                 reply_to=json.reply_to)
     conversation = inbox.get_conversation(json.wa_id, message.phone_number_id)
     return MessageSent(message="Message sent", data=Message.of(message, conversation.contact_name)), 201
+
+
+@bp.post("/messages/media")
+@operation("sendMedia", tag="messages", resp=answers(
+    HTTP_201=(MessageSent, "The message, as stored, its file served at `media.url` at once."), HTTP_400=None,
+    HTTP_401=None, HTTP_403=None,
+    HTTP_413="The file is larger than WhatsApp takes for its kind (or the request than 101 MB). Nothing was sent.",
+    HTTP_415="Not multipart/form-data, or a type WhatsApp does not take for this kind. Nothing was sent.",
+    HTTP_422=WINDOW_CLOSED, HTTP_429=None, HTTP_503=UNAVAILABLE), form=SendMedia, checked_by_route=True)
+def send_media() -> tuple[MessageSent, int]:
+    """Send a file: an image, a video, an audio or a document
+
+    Checked against WhatsApp's limits before anything is stored, then stored and sent like a text (`pending`
+    until WhatsApp accepts it; demo mode: `sent`): the send job uploads the file to WhatsApp and sends it by
+    its media id."""
+    # Checked here, not by spectree: its refusal would quote the form, file included, which is not JSON.
+    parse(NoQuery, request.args)
+    if request.mimetype != "multipart/form-data":
+        raise APIError(415, "Send the file as multipart/form-data (fields: waId, file, kind, caption, replyTo).")
+    form = parse(SendMedia, {**values(request.form), **request.files})
+    upload = form.file
+    message = media_sending.send_media(form.wa_id, upload.read(), mime_type=upload.mimetype,
+                                       filename=upload.filename or "", caption=form.caption, kind=form.kind,
+                                       sent_by=sent_by(), reply_to=form.reply_to)
+    conversation = inbox.get_conversation(form.wa_id, message.phone_number_id)
+    return MessageSent(message="File sent", data=Message.of(message, conversation.contact_name)), 201
 
 
 @bp.post("/messages/<message_id>/reaction")

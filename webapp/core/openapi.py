@@ -108,18 +108,19 @@ def operation(
     public: bool = False,
     json: type | None = None,
     headers: type | None = None,
+    form: type | None = None,
     checked_by_route: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a route: its models come from its signature (`path`, `query`, `json`) and `resp`; its summary
     and description from its docstring. `public` routes need no sign-in (webapp.auth.guard must agree).
     `checked_by_route`: the route reads its raw body itself (the webhook: signature first); the body's
-    model (`json`) and `headers` are then published, not validated."""
+    model (`json` or `form`) and `headers` are then published, not validated."""
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         path_model = typing.get_type_hints(view).get("path")
         body_model = json or get_request_model_hints(view).get("json")
         validated = SPEC.validate(
-            json=json, headers=headers, resp=resp, tags=[TAGS[tag]], security=[] if public else SIGNED_IN,
+            json=json, form=form, headers=headers, resp=resp, tags=[TAGS[tag]], security=[] if public else SIGNED_IN,
             operation_id=operation_id, skip_validation=checked_by_route,
         )(view)
         if path_model is not None:

@@ -60,13 +60,32 @@ def window_open(conversation: Conversation | None, now: datetime | None = None) 
 def send_text(wa_id: str, body: str, *, sent_by: str, sender: str | None = None,
               reply_to: str | None = None) -> Message:
     """A text, optionally replying to (quoting) a message of the conversation."""
-    context = None
-    if reply_to is not None:
-        quoted = Message.objects(pk=reply_to).only("id", "wa_id", "type").first()
-        if quoted is None or quoted.wa_id != wa_id or quoted.type == "reaction":
-            raise Invalid("Invalid message: check replyTo.", {"replyTo": "is not a message of this conversation"})
-        context = {"id": reply_to}
+    context = reply_context(wa_id, reply_to)
     return _send(wa_id, "text", {"body": body}, sent_by=sent_by, sender=sender, context=context)
+
+
+def reply_context(wa_id: str, reply_to: str | None) -> dict[str, Any] | None:
+    """The context of a reply to (a quote of) a message of the conversation; None for no reply."""
+    if reply_to is None:
+        return None
+    quoted = Message.objects(pk=reply_to).only("id", "wa_id", "type").first()
+    if quoted is None or quoted.wa_id != wa_id or quoted.type == "reaction":
+        raise Invalid("Invalid message: check replyTo.", {"replyTo": "is not a message of this conversation"})
+    return {"id": reply_to}
+
+
+def check_can_send(wa_id: str) -> None:
+    """Refuse now (the window, the token) what _send would refuse, before a file is stored for it."""
+    business = default_business()
+    conversation = Conversation.objects(pk=f"{business.phone_number_id}:{wa_id}").first()
+    _check_can_send(conversation, graph.is_live(), free_form=True)
+
+
+def send_media(wa_id: str, kind: str, content: dict[str, Any], media: dict[str, Any], *, sent_by: str,
+               reply_to: str | None = None) -> Message:
+    """A file already in the media storage (webapp.media.sending checks and stores it): `media` is its record,
+    `content` what WhatsApp's message says of it (caption, filename, mime_type). The send job uploads it."""
+    return _send(wa_id, kind, content, sent_by=sent_by, context=reply_context(wa_id, reply_to), media=media)
 
 
 def send_reaction(message_id: str, emoji: str, *, sent_by: str) -> Message:
@@ -121,7 +140,7 @@ def retry(message_id: str) -> Message:
 
 
 def _send(wa_id: str, kind: str, content: Any, *, sent_by: str, sender: str | None = None,
-          context: dict[str, Any] | None = None) -> Message:
+          context: dict[str, Any] | None = None, media: dict[str, Any] | None = None) -> Message:
     business = default_business()
     conversation = Conversation.objects(pk=f"{business.phone_number_id}:{wa_id}").first()
     live = graph.is_live()
@@ -141,6 +160,7 @@ def _send(wa_id: str, kind: str, content: Any, *, sent_by: str, sender: str | No
         timestamp=utcnow(),
         sent_by=sent_by,
         awaiting_send=live,
+        media=media,
     )
     publish(apply_events([event]))
     if live:

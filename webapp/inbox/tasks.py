@@ -11,15 +11,17 @@ Meta's code and a reason. A refused access token stops sending for everyone (web
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from .. import graph
 from ..core import bus
 from ..core.jobs import is_last_attempt
-from ..graph.client import message_body, reaction_content, text_content
+from ..graph.client import media_content, message_body, reaction_content, text_content
 from ..graph.errors import GraphError
 from ..graph.events import TokenStatusChanged
 from ..graph.health import report_token_invalid, report_token_works, token_problem
+from ..whatsapp.message_types import media_type
 from .documents import Conversation, Message
 from .writes import publish, record_send_failure, record_wamid
 
@@ -28,6 +30,15 @@ log = logging.getLogger(__name__)
 
 class RetryLater(RuntimeError):
     """Raised so that the job queue tries again after its next interval."""
+
+
+# Reads back a file this app sends (its media storage key -> its bytes), for the upload. The media package
+# keeps the files, above this one: create_app registers its reader (read_files_with).
+_file_reader: list[Callable[[str], bytes]] = []
+
+
+def read_files_with(reader: Callable[[str], bytes]) -> None:
+    _file_reader[:] = [reader]
 
 
 def send_message(message_id: str) -> None:
@@ -71,7 +82,36 @@ def _body(message: Message) -> dict[str, Any]:
         if target is None:
             raise GraphError("The message reacted to has no WhatsApp id yet", details="not sent yet")
         return message_body(message.wa_id, "reaction", reaction_content(target, content.get("emoji", "")))
+    if media_type(message.type) is not None and message.type != "sticker":
+        return _media_body(message, content)
     raise GraphError(f"This app cannot send a {message.type!r} message yet", details="unsupported type")
+
+
+def _media_body(message: Message, content: dict[str, Any]) -> dict[str, Any]:
+    """A file by the id of its upload (uploaded once: the id is kept, so a retried send does not upload again)."""
+    media_id = _uploaded_media_id(message)
+    caption = content.get("caption") if message.type != "audio" else None
+    filename = content.get("filename") if message.type == "document" else None
+    reply_to = _wamid_of((message.context or {}).get("id"))
+    return message_body(message.wa_id, message.type, media_content(media_id, caption=caption, filename=filename),
+                        reply_to=reply_to)
+
+
+def _uploaded_media_id(message: Message) -> str:
+    record = dict(message.media or {})
+    if record.get("whatsapp_id"):
+        return str(record["whatsapp_id"])
+    if not record.get("key") or not _file_reader:
+        raise GraphError.unexpected("the file to send is not in the media storage", permanent=True)
+    try:
+        data = _file_reader[0](str(record["key"]))
+    except Exception as exc:  # the storage's own error (webapp.media.storage): worth trying again
+        raise GraphError.unexpected(f"the file to send cannot be read: {exc}") from None
+    mime_type = str(record.get("mime_type") or "application/octet-stream")
+    filename = str(record.get("filename") or f"{message.type}")
+    media_id = graph.client().upload_media(data, mime_type, filename)
+    Message.set_media(message.id, {**record, "whatsapp_id": media_id})
+    return media_id
 
 
 def _wamid_of(message_id: Any) -> str | None:

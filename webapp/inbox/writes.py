@@ -123,6 +123,7 @@ def _apply_message(event: MessageEvent, report: Report) -> None:
         status_rank=STATUS_RANK["sent"] if event.direction == "outbound" and not event.awaiting_send else 0,
         status_times={"sent": event.timestamp} if event.direction == "outbound" and not event.awaiting_send else {},
         sent_by_app=event.sent_by,
+        media=event.media,
     )
     if message.insert_once():
         report.stored += 1

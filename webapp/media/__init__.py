@@ -4,5 +4,6 @@ page and the API show it, and /media/<message id> serves it."""
 
 from .fetching import subscribe
 from .routes import bp
+from .sending import init_app as init_sending
 
-__all__ = ["bp", "subscribe"]
+__all__ = ["bp", "init_sending", "subscribe"]

@@ -15,8 +15,9 @@ from ..core.errors import APIError, AppError
 from ..core.validation import parse
 from ..inbox import queries, sending
 from ..inbox.schemas import ContactPath
+from ..media import sending as media_sending
 from . import views
-from .schemas import ComposerForm, MessagePageQuery, PageQuery, SearchQuery
+from .schemas import AttachmentForm, ComposerForm, MessagePageQuery, PageQuery, SearchQuery
 
 bp = Blueprint("ui", __name__)
 
@@ -137,6 +138,21 @@ def typing(wa_id: str) -> ResponseReturnValue:
     """The page's script says the agent is typing (it asks at most every 20 s): 204."""
     sending.typing(queries.get_conversation(_wa_id()))
     return "", 204
+
+
+@bp.post("/c/<wa_id>/media")
+def send_media(wa_id: str) -> ResponseReturnValue:
+    """Send the file chosen with the composer's attach button, its text as the caption; answers with its bubble."""
+    if not request.htmx:
+        raise APIError(400, "Send files from the inbox page.")
+    conversation = queries.get_conversation(_wa_id())
+    caption = parse(AttachmentForm, request.form).body
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise APIError(400, "Choose a file to send.", {"file": "is required"})
+    message = media_sending.send_media(conversation.wa_id, upload.read(), mime_type=upload.mimetype,
+                                       filename=upload.filename, caption=caption, sent_by=sent_by())
+    return render_template("partials/_message.html", b=views.bubble(message, contact_name=conversation.contact_name))
 
 
 @bp.post("/c/<wa_id>/messages/<message_id>/retry")

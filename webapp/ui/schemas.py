@@ -9,6 +9,7 @@ from ..core.validation import Lenient, text
 from ..inbox.schemas import MessageCursor, OptionalWaId, SearchText
 
 MessageText = text(max_length="MESSAGE_MAX_LENGTH", strip=False)
+Caption = text(required=False, max_length=1024, strip=False)
 
 
 class PageQuery(Lenient):
@@ -34,3 +35,12 @@ class ComposerForm(Lenient):
     location: ClassVar[str] = "form"
 
     body: MessageText
+
+
+class AttachmentForm(Lenient):
+    """The composer's file (read from request.files) and its text, sent as the caption."""
+
+    what: ClassVar[str] = "file"
+    location: ClassVar[str] = "form"
+
+    body: Caption = None

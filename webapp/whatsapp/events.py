@@ -38,6 +38,7 @@ class MessageEvent:
     errors: list[dict[str, Any]] = field(default_factory=list)
     sent_by: str | None = None  # set when sent from this app: the agent's email or "token:<name>"
     awaiting_send: bool = False  # stored before the Cloud API is called: its first tick is `pending`
+    media: dict[str, Any] | None = None  # a file this app sends: its record, stored with the message
 
     @property
     def conversation_id(self) -> str:
