@@ -14,7 +14,7 @@ from typing import Any
 from .. import graph
 from ..core import bus
 from ..core.jobs import is_last_attempt
-from ..graph.client import message_body, reaction_content, text_content
+from ..graph.client import message_body, reaction_content, template_content, text_content
 from ..graph.errors import GraphError
 from ..graph.events import TokenStatusChanged
 from ..graph.health import report_token_invalid, report_token_works, token_problem
@@ -69,7 +69,15 @@ def _body(message: Message) -> dict[str, Any]:
         if target is None:
             raise GraphError("The message reacted to has no WhatsApp id yet", details="not sent yet")
         return message_body(message.wa_id, "reaction", reaction_content(target, content.get("emoji", "")))
+    if message.type == "template":
+        return _template_body(message, content)
     raise GraphError(f"This app cannot send a {message.type!r} message yet", details="unsupported type")
+
+
+def _template_body(message: Message, content: dict[str, Any]) -> dict[str, Any]:
+    parameters = [str(value) for value in content.get("parameters") or []]
+    return message_body(message.wa_id, "template",
+                        template_content(str(content.get("name", "")), str(content.get("language", "")), parameters))
 
 
 def _wamid_of(message_id: Any) -> str | None:
