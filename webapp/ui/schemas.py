@@ -9,6 +9,8 @@ from ..core.validation import Lenient, text
 from ..inbox.schemas import MessageCursor, OptionalWaId, SearchText
 
 MessageText = text(max_length="MESSAGE_MAX_LENGTH", strip=False)
+TemplateKey = text(required=False, max_length=600)
+ParameterText = text(max_length=1024)
 
 
 class PageQuery(Lenient):
@@ -34,3 +36,21 @@ class ComposerForm(Lenient):
     location: ClassVar[str] = "form"
 
     body: MessageText
+
+
+class TemplateChoice(Lenient):
+    """The picker's query: which stored template (`name:language`) is chosen."""
+
+    what: ClassVar[str] = "query"
+    location: ClassVar[str] = "query"
+
+    template: TemplateKey = None
+
+
+class TemplateParameter(Lenient):
+    """One {{n}} of a template, as typed in the picker."""
+
+    what: ClassVar[str] = "parameter"
+    location: ClassVar[str] = "form"
+
+    value: ParameterText
