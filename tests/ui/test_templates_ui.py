@@ -3,10 +3,11 @@ is closed the picker takes the composer's place; the agent syncs, chooses, fills
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 
 from tests.helpers.app import LiveServer
 from tests.helpers.browser import Pages, composer, post, screenshot, tick
@@ -23,6 +24,12 @@ def live_server(start_server: StartServer, graph_api: GraphAPI) -> LiveServer:
     return server
 
 
+def settled(picker: Locator) -> None:
+    """htmx wires a swapped-in select up only when the swap settles: choosing before that would go unnoticed."""
+    expect(picker.locator(".htmx-added")).to_have_count(0)
+    expect(picker).not_to_have_class(re.compile(r"\bhtmx-settling\b"))
+
+
 def test_a_closed_window_chat_sends_a_filled_in_template(start_server: StartServer, graph_api: GraphAPI,
                                                          pages: Pages) -> None:
     graph_api.add_template("order_update", "Hi {{1}}, your order {{2}} is on its way.")
@@ -37,9 +44,12 @@ def test_a_closed_window_chat_sends_a_filled_in_template(start_server: StartServ
 
     picker = page.locator("#template-picker")
     expect(picker.get_by_role("combobox")).to_contain_text("No templates stored yet")
+    settled(picker)
     picker.get_by_role("button", name="Sync templates").click()
     expect(picker).to_contain_text("2 template(s) stored, 0 removed")
+    settled(picker)
     picker.get_by_role("combobox").select_option(label="order_update (en_US)")
+    settled(picker)
     preview = picker.locator(".template-preview")
     expect(preview).to_have_text("Hi {{1}}, your order {{2}} is on its way.")
     picker.get_by_role("textbox", name="{{1}}").fill("Neha")
@@ -69,9 +79,14 @@ def test_an_open_window_reaches_the_picker_with_the_template_button(start_server
     page = pages.open(f"{server.url}/c/{RAVI}")
     page.get_by_role("button", name="Template", exact=True).click()
     picker = page.locator("#template-picker")
+    expect(picker.get_by_role("combobox")).to_be_visible()
+    settled(picker)
     picker.get_by_role("button", name="Sync templates").click()
     expect(picker).to_contain_text("1 template(s) stored")
+    settled(picker)
     picker.get_by_role("combobox").select_option(label="hello_world (en_US)")
+    expect(picker.get_by_role("button", name="Send template")).to_be_visible()
+    settled(picker)
     picker.get_by_role("button", name="Send template").click()
     expect(page.locator("#message-list .msg--outbound .text").last).to_have_text("Hello! Thanks for contacting us.")
     picker.get_by_role("button", name="Close the template picker").click()
