@@ -15,6 +15,7 @@ from tests.helpers.graph_api import PHONE_NUMBER_ID, TOKEN, WABA_ID, GraphAPI
 from tests.helpers.http import webhook_ok
 from tests.helpers.payloads import RAVI, inbound, text
 from tests.helpers.wait import eventually
+from webapp.whatsapp import message_types
 
 ORDER_UPDATE = "Hi {{1}}, your order {{2}} is on its way."
 
@@ -148,3 +149,38 @@ def test_a_template_can_be_sent_to_someone_who_never_wrote(live_app: Flask, grap
     assert response.status_code == 201, response.get_json()
     graph_api.wait_for(1)
     assert client.get("/api/conversations").get_json()["data"][0]["preview"] == "Hi Ravi, your order #7 is on its way."
+
+
+HTMX = {"HX-Request": "true"}
+
+
+def test_the_pages_sync_button_and_send_form(live_app: Flask, make_app, graph_api: GraphAPI):
+    client = live_app.test_client()
+    conversation_with(client, 25 * 3600)
+    graph_api.add_template("welcome", "Welcome {{1}}!")
+    synced = client.post(f"/c/{RAVI}/templates/sync", headers=HTMX)
+    assert synced.status_code == 200 and "3 template(s) stored, 0 removed" in synced.text
+    picker = client.get(f"/c/{RAVI}/templates?template=welcome:en_US").text
+    assert 'name="p1"' in picker and 'name="p2"' not in picker and "Welcome {{1}}!" in picker
+
+    missing = client.post(f"/c/{RAVI}/templates/send", data={"template": "welcome:en_US", "p1": " "}, headers=HTMX)
+    assert missing.status_code == 422 and missing.headers["HX-Retarget"] == "#template-error"
+    assert "Fill in {{1}}" in missing.text
+    assert client.post(f"/c/{RAVI}/templates/send", data={"template": "welcome:en_US", "p1": "Ravi"}).status_code == 400
+    assert graph_api.requests_to("send") == []
+    sent = client.post(f"/c/{RAVI}/templates/send", data={"template": "welcome:en_US", "p1": "Ravi"}, headers=HTMX)
+    assert sent.status_code == 200 and "Welcome Ravi!" in sent.text
+    assert graph_api.wait_for(1)[0].json["template"]["name"] == "welcome"
+    eventually(lambda: messages(client)[-1]["status"] == "sent")  # before another app reconnects the database
+
+    demo = make_app().test_client()
+    refused = demo.post(f"/c/{RAVI}/templates/sync", headers=HTMX)
+    assert refused.status_code == 200 and "Demo mode" in refused.text
+    without_csrf = client.post(f"/c/{RAVI}/templates/sync", headers=HTMX, csrf=False)
+    assert without_csrf.status_code == 422 and "CSRF token" in without_csrf.text
+
+
+def test_a_template_message_from_meta_without_our_text_is_previewed_by_name():
+    assert message_types.preview("template", {"name": "order_update", "language": {"code": "en_US"}}) == (
+        "Template order_update")
+    assert message_types.display("template", {"name": "x", "text": "Hi Ravi"}).text == "Hi Ravi"
