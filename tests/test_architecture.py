@@ -18,15 +18,16 @@ LAYERS: dict[str, int] = {
     "core": 0,
     "whatsapp": 1,
     "graph": 2,
-    "inbox": 3,
-    "auth": 3,
-    "webhooks": 4,
-    "media": 4,
-    "api": 5,
-    "ui": 5,
-    "demo": 5,
+    "templates_catalog": 3,  # inbox sends templates from the catalog
+    "inbox": 4,
+    "auth": 4,
+    "webhooks": 5,
+    "media": 5,
+    "api": 6,
+    "ui": 6,
+    "demo": 6,
 }
-TOP = 6
+TOP = 7
 
 
 def module_name(path: Path) -> str:

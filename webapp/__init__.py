@@ -16,7 +16,7 @@ from typing import Any
 from dotenv import load_dotenv
 from flask import Flask
 
-from . import api, auth, demo, graph, inbox, media, ui, webhooks
+from . import api, auth, demo, graph, inbox, media, templates_catalog, ui, webhooks
 from .core import bus, errors, health, jobs
 from .core.config import ConfigError, Settings
 from .core.db import DatabaseUnavailable, connect, share_write_lock
@@ -28,7 +28,8 @@ from .demo import delivery
 from .ui import push
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCUMENTS = (*inbox.DOCUMENTS, *webhooks.DOCUMENTS, *auth.DOCUMENTS, *graph.DOCUMENTS)
+DOCUMENTS = (*inbox.DOCUMENTS, *webhooks.DOCUMENTS, *auth.DOCUMENTS, *graph.DOCUMENTS,
+             *templates_catalog.DOCUMENTS)
 
 # Eventlet is in maintenance mode; the async mode is a setting (SOCKETIO_ASYNC_MODE=threading works).
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
@@ -85,6 +86,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     errors.register_error_handlers(app)
     webhooks.register_cli(app)
     demo.register_cli(app)
+    templates_catalog.register_cli(app)
     apply_limits(app, api=api.bp, webhook=webhooks.bp)  # last: after every blueprint (the sign-in view too)
     return app
 

@@ -250,6 +250,53 @@
 
   setInterval(refresh, 60000); // "Today" becomes "Yesterday" at midnight
 
+  // --- the template picker: the text as it will be sent, with the parameters typed so far -----
+
+  const PLACEHOLDER = /\{\{\s*(\d+)\s*\}\}/g;
+  function previewTemplate(form) {
+    const preview = $(".template-preview", form);
+    if (!preview) return;
+    const values = {};
+    for (const input of $$("input[data-parameter]", form)) values[input.dataset.parameter] = input.value;
+    preview.textContent = preview.dataset.body.replace(PLACEHOLDER, (placeholder, n) =>
+      values[n]?.trim() ? values[n] : placeholder);
+  }
+
+  document.addEventListener("input", (event) => {
+    const form = event.target.closest?.(".template-form");
+    if (form) previewTemplate(form);
+  });
+
+  document.addEventListener("click", (event) => {
+    if (!event.target.closest?.("[data-close-picker]")) return;
+    const picker = $("#template-picker");
+    if (picker) picker.replaceChildren();
+    $("#composer-text")?.focus();
+  });
+
+  const isTemplateForm = (event) => (event.detail.requestConfig?.elt || event.detail.elt)?.classList?.contains("template-form");
+
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    if (isTemplateForm(event)) $("#template-error").textContent = "";
+  });
+
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    if (!isTemplateForm(event) || event.detail.xhr.status >= 300) return;
+    const bubble = fromHTML(event.detail.serverResponse);
+    if (bubble && findMessage(bubble.dataset.messageId)) event.detail.shouldSwap = false; // pushed first
+  });
+
+  document.addEventListener("htmx:afterRequest", (event) => {
+    if (!isTemplateForm(event)) return;
+    const status = event.detail.xhr?.status || 0;
+    if (!status) $("#template-error").textContent = "Not sent: the server cannot be reached.";
+    if (status < 200 || status >= 300) return;
+    const form = event.detail.requestConfig?.elt || event.detail.elt;
+    form.reset();
+    previewTemplate(form);
+    refresh();
+  });
+
   // --- live updates -------------------------------------------------------------------------------
 
   const offline = $("#offline");

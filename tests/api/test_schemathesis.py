@@ -34,6 +34,8 @@ from tests.helpers.payloads import (
     text,
     value,
 )
+from webapp.core.clock import utcnow
+from webapp.templates_catalog import MessageTemplate
 
 CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance",
           "max_response_time"]
@@ -65,6 +67,10 @@ def seed(app: Flask) -> None:
         response = client.post("/webhook", data=raw(body), content_type="application/json")
         assert response.status_code == 200, response.get_json()
         assert response.get_json()["data"]["outcome"] == "processed"
+    with app.app_context():  # the documented template example (order_update, en_US, two parameters) exists
+        MessageTemplate(id="order_update:en_US", name="order_update", language="en_US", parameter_count=2,
+                        body="Hi {{1}}, your order {{2}} is on its way.", category="UTILITY", status="APPROVED",
+                        synced_at=utcnow()).save()
 
 
 def run(app: Flask, headers: dict[str, str]) -> Run:
@@ -135,6 +141,7 @@ def test_the_app_keeps_its_own_description(app: Flask) -> None:
         "POST /api/conversations/{wa_id}/read", "GET /webhook", "POST /webhook",
         "POST /api/messages/{message_id}/reaction", "POST /api/messages/{message_id}/retry",
         "POST /api/messages/media",
+        "GET /api/templates", "POST /api/messages/template",
     }
     assert all(count >= MAX_EXAMPLES for count in result.cases.values()), result.cases
     print(f"schemathesis: {sum(result.cases.values())} requests in {elapsed:.1f}s: {dict(result.cases)}")

@@ -12,6 +12,7 @@ from pydantic import ConfigDict, Field, PlainValidator, ValidationInfo, WithJson
 from werkzeug.datastructures import FileStorage
 
 from ..core.envelope import PageMeta, Success
+from ..core.shapes import Shape
 from ..core.validation import Strict, problem, text, whole_number
 from ..inbox.queries import DEFAULT_PAGE, MAX_PAGE
 from ..inbox.schemas import (
@@ -20,6 +21,7 @@ from ..inbox.schemas import (
     RAVI,
     SEARCH,
     Conversation,
+    IsoTime,
     Message,
     MessageCursor,
     OptionalWaId,
@@ -139,3 +141,38 @@ class MessageSent(Success):
 class ConversationRead(Success):
     data: Conversation
 
+
+
+# --- message templates ------------------------------------------------------------------------------------------
+
+TemplateName = text(max_length=512, pattern="[a-z0-9_]+", pattern_problem="must be a template name: a-z, 0-9 and _")
+LanguageCode = text(max_length=16, pattern="[A-Za-z]{2,3}(_[A-Za-z0-9]{2,8})?",
+                    pattern_problem="must be a language code such as en_US or pt_BR")
+TemplateParameter = text(max_length=1024)
+
+
+class SendTemplate(Strict):
+    what: ClassVar[str] = "template message"
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"waId": RAVI, "name": "order_update", "language": "en_US", "parameters": ["Ravi", "#1042"]}]})
+
+    wa_id: WaId = Field(alias="waId", description="The contact to send to.")
+    name: TemplateName = Field(description="An approved template's name (GET /api/templates).")
+    language: LanguageCode = Field(description="The template's language code, e.g. en_US.")
+    parameters: list[TemplateParameter] = Field(
+        default_factory=list, max_length=100,
+        description="The body's parameters in order: the first fills {{1}}, the second {{2}}, …")
+
+
+class TemplateInfo(Shape):
+    name: str
+    language: str
+    body: str = Field(description="The body text, with {{1}}, {{2}}, … where the parameters go.")
+    parameter_count: int = Field(alias="parameterCount", ge=0)
+    category: str = Field(examples=["UTILITY", "MARKETING", "AUTHENTICATION"])
+    status: str
+    synced_at: IsoTime = Field(alias="syncedAt", description="When `flask templates sync` last fetched it.")
+
+
+class TemplateList(Success):
+    data: list[TemplateInfo]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
+from .. import templates_catalog
 from ..auth import sent_by
+from ..core.clock import iso
 from ..core.envelope import PageMeta
 from ..core.errors import APIError
 from ..core.openapi import answers, operation
@@ -25,6 +27,9 @@ from .models import (
     SendMedia,
     SendMessage,
     SendReaction,
+    SendTemplate,
+    TemplateInfo,
+    TemplateList,
 )
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -141,3 +146,35 @@ def mark_read(path: ContactPath, query: NoQuery) -> ConversationRead:
     conversation = inbox.get_conversation(path.wa_id)
     inbox.mark_read(conversation)
     return ConversationRead(message="Conversation marked read", data=Conversation.of(conversation))
+
+
+@bp.get("/templates")
+@operation("listTemplates", tag="templates", resp=answers(
+    HTTP_200=(TemplateList, "The stored approved templates, by name."), HTTP_400=None, HTTP_401=None, HTTP_429=None,
+    HTTP_503=None))
+def list_templates(query: NoQuery) -> TemplateList:
+    """The message templates this app can send
+
+    The approved templates as `flask templates sync` (or the page's "Sync templates") last stored them: the only
+    messages WhatsApp allows outside the 24-hour customer-service window."""
+    found = templates_catalog.stored()
+    data = [TemplateInfo(name=t.name, language=t.language, body=t.body, parameter_count=t.parameter_count,
+                         category=t.category or "", status=t.status or "", synced_at=iso(t.synced_at))
+            for t in found]
+    return TemplateList(message=f"{len(data)} template(s)", data=data)
+
+
+@bp.post("/messages/template")
+@operation("sendTemplate", tag="messages", resp=answers(
+    HTTP_201=(MessageSent, "The message, as stored (type `template`, its text with the parameters filled in)."),
+    HTTP_400="Bad input, or the number of parameters is not the template's. Nothing was sent.", HTTP_401=None,
+    HTTP_403=None, HTTP_404="There is no such approved template (in that language). Nothing was sent.",
+    HTTP_413=None, HTTP_415=None, HTTP_429=None, HTTP_503=UNAVAILABLE))
+def create_template_message(query: NoQuery, json: SendTemplate) -> tuple[MessageSent, int]:
+    """Send a template message
+
+    An approved template with its body parameters: allowed at any time, also outside the 24-hour
+    customer-service window. Stored and sent like a text (`pending`, then `sent`, … in live mode)."""
+    message = sending.send_template(json.wa_id, json.name, json.language, json.parameters, sent_by=sent_by())
+    conversation = inbox.get_conversation(json.wa_id, message.phone_number_id)
+    return MessageSent(message="Template sent", data=Message.of(message, conversation.contact_name)), 201

@@ -49,6 +49,7 @@ parameters it does not know. Text is valid Unicode without control characters (t
 TAGS = {
     "conversations": Tag(name="conversations", description="The inbox's conversation list."),
     "messages": Tag(name="messages", description="A conversation's messages, and sending."),
+    "templates": Tag(name="templates", description="The approved message templates (synced from WhatsApp)."),
     "webhook": Tag(name="webhook", description="Where WhatsApp (Meta) delivers messages and statuses."),
 }
 

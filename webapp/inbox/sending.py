@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import current_app
 
-from .. import graph
+from .. import graph, templates_catalog
 from ..core import jobs
 from ..core.clock import as_utc, utcnow
 from ..core.errors import AppError, Invalid, NotFound
@@ -86,6 +86,26 @@ def send_media(wa_id: str, kind: str, content: dict[str, Any], media: dict[str, 
     """A file already in the media storage (webapp.media.sending checks and stores it): `media` is its record,
     `content` what WhatsApp's message says of it (caption, filename, mime_type). The send job uploads it."""
     return _send(wa_id, kind, content, sent_by=sent_by, context=reply_context(wa_id, reply_to), media=media)
+
+
+def send_template(wa_id: str, name: str, language: str, parameters: list[str], *, sent_by: str,
+                  sender: str | None = None) -> Message:
+    """An approved template (stored by `flask templates sync`) with its body parameters filled in: the only
+    kind of message WhatsApp allows outside the 24-hour window."""
+    template = templates_catalog.find(name, language)
+    if template is None:
+        raise NotFound(f"There is no approved template {name!r} in {language!r} (sync the templates?). Nothing was "
+                       "sent.", {"name": f"is not an approved template in {language}"})
+    if len(parameters) != template.parameter_count:
+        raise Invalid(f"The template {name!r} takes {template.parameter_count} parameter(s), not {len(parameters)}. "
+                      "Nothing was sent.", {"parameters": f"must be {template.parameter_count} value(s)"})
+    blank = [str(number) for number, value in enumerate(parameters, 1) if not value.strip()]
+    if blank:
+        raise Invalid(f"Fill in every parameter of the template {name!r}. Nothing was sent.",
+                      {"parameters": f"{{{{{', '.join(blank)}}}}} must not be blank"})
+    content = {"name": name, "language": language, "parameters": list(parameters),
+               "text": templates_catalog.render(template.body, parameters)}
+    return _send(wa_id, "template", content, sent_by=sent_by, sender=sender)
 
 
 def send_reaction(message_id: str, emoji: str, *, sent_by: str) -> Message:

@@ -17,7 +17,7 @@ from typing import Any
 from .. import graph
 from ..core import bus
 from ..core.jobs import is_last_attempt
-from ..graph.client import media_content, message_body, reaction_content, text_content
+from ..graph.client import media_content, message_body, reaction_content, template_content, text_content
 from ..graph.errors import GraphError
 from ..graph.events import TokenStatusChanged
 from ..graph.health import report_token_invalid, report_token_works, token_problem
@@ -84,6 +84,8 @@ def _body(message: Message) -> dict[str, Any]:
         return message_body(message.wa_id, "reaction", reaction_content(target, content.get("emoji", "")))
     if media_type(message.type) is not None and message.type != "sticker":
         return _media_body(message, content)
+    if message.type == "template":
+        return _template_body(message, content)
     raise GraphError(f"This app cannot send a {message.type!r} message yet", details="unsupported type")
 
 
@@ -112,6 +114,12 @@ def _uploaded_media_id(message: Message) -> str:
     media_id = graph.client().upload_media(data, mime_type, filename)
     Message.set_media(message.id, {**record, "whatsapp_id": media_id})
     return media_id
+
+
+def _template_body(message: Message, content: dict[str, Any]) -> dict[str, Any]:
+    parameters = [str(value) for value in content.get("parameters") or []]
+    return message_body(message.wa_id, "template",
+                        template_content(str(content.get("name", "")), str(content.get("language", "")), parameters))
 
 
 def _wamid_of(message_id: Any) -> str | None:

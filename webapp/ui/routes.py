@@ -10,14 +10,23 @@ from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from htmx_flask import Htmx, request
 
+from .. import templates_catalog
 from ..auth import sent_by
-from ..core.errors import APIError, AppError
+from ..core.errors import APIError, AppError, Invalid, NotFound
 from ..core.validation import parse
 from ..inbox import queries, sending
 from ..inbox.schemas import ContactPath
 from ..media import sending as media_sending
 from . import views
-from .schemas import AttachmentForm, ComposerForm, MessagePageQuery, PageQuery, SearchQuery
+from .schemas import (
+    AttachmentForm,
+    ComposerForm,
+    MessagePageQuery,
+    PageQuery,
+    SearchQuery,
+    TemplateChoice,
+    TemplateParameter,
+)
 
 bp = Blueprint("ui", __name__)
 
@@ -162,3 +171,53 @@ def retry(wa_id: str, message_id: str) -> ResponseReturnValue:
         raise APIError(400, "Retry messages from the inbox page.")
     message = sending.retry(message_id)
     return render_template("partials/_tick.html", tick=views.message_tick(message))
+
+
+# --- the template picker: the only messages allowed outside the 24-hour window ---------------------------------
+
+
+@bp.get("/c/<wa_id>/templates")
+def template_picker(wa_id: str) -> ResponseReturnValue:
+    """The picker (the stored templates; with `?template=name:language`, its parameters and preview)."""
+    choice = parse(TemplateChoice, request.args)
+    return views.render_template_picker(views.template_picker(_wa_id(), choice.template))
+
+
+@bp.post("/c/<wa_id>/templates/sync")
+def sync_templates(wa_id: str) -> ResponseReturnValue:
+    """The picker's "Sync templates": the same as `flask templates sync`, then the picker again."""
+    if not request.htmx:
+        raise APIError(400, "Sync templates from the inbox page.")
+    try:
+        notice = templates_catalog.sync().summary() + "."
+    except AppError as exc:
+        notice = exc.message
+    return views.render_template_picker(views.template_picker(_wa_id(), notice=notice))
+
+
+@bp.post("/c/<wa_id>/templates/send")
+def send_template(wa_id: str) -> ResponseReturnValue:
+    """Send the chosen template with the parameters typed in; answers with its bubble."""
+    if not request.htmx:
+        raise APIError(400, "Send templates from the inbox page.")
+    conversation_wa_id = _wa_id()
+    try:
+        template = templates_catalog.find_by_key(request.form.get("template", ""))
+        if template is None:
+            raise NotFound("That template is not stored any more: sync the templates and choose again.")
+        parameters = []
+        for number in range(1, template.parameter_count + 1):
+            try:
+                parameters.append(parse(TemplateParameter, {"value": request.form.get(f"p{number}")}).value)
+            except AppError:
+                raise Invalid(f"Fill in {{{{{number}}}}} (at most 1024 characters, no control characters).") from None
+        message = sending.send_template(conversation_wa_id, template.name, template.language, parameters,
+                                        sent_by=sent_by())
+    except AppError as exc:
+        response = current_app.make_response((render_template("partials/_composer_error.html", text=exc.message),
+                                               422))
+        response.headers["HX-Retarget"] = "#template-error"
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
+    contact_name = queries.get_conversation(conversation_wa_id, message.phone_number_id).contact_name
+    return render_template("partials/_message.html", b=views.bubble(message, contact_name=contact_name))

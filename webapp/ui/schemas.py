@@ -10,6 +10,8 @@ from ..inbox.schemas import MessageCursor, OptionalWaId, SearchText
 
 MessageText = text(max_length="MESSAGE_MAX_LENGTH", strip=False)
 Caption = text(required=False, max_length=1024, strip=False)
+TemplateKey = text(required=False, max_length=600)
+ParameterText = text(max_length=1024)
 
 
 class PageQuery(Lenient):
@@ -44,3 +46,21 @@ class AttachmentForm(Lenient):
     location: ClassVar[str] = "form"
 
     body: Caption = None
+
+
+class TemplateChoice(Lenient):
+    """The picker's query: which stored template (`name:language`) is chosen."""
+
+    what: ClassVar[str] = "query"
+    location: ClassVar[str] = "query"
+
+    template: TemplateKey = None
+
+
+class TemplateParameter(Lenient):
+    """One {{n}} of a template, as typed in the picker."""
+
+    what: ClassVar[str] = "parameter"
+    location: ClassVar[str] = "form"
+
+    value: ParameterText

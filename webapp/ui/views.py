@@ -17,13 +17,15 @@ from typing import Any
 
 from flask import current_app, has_request_context, render_template, url_for
 
-from .. import graph
+from .. import graph, templates_catalog
 from ..core.clock import as_utc, iso, utcnow
 from ..graph.health import token_problem
 from ..inbox import queries
 from ..inbox.documents import Conversation, Message, status_name
 from ..inbox.schemas import MessageMedia, media_url
-from ..inbox.sending import window_closes_at
+from ..inbox.sending import window_closes_at, window_open
+from ..templates_catalog import MessageTemplate
+from ..templates_catalog import render as render_template_text
 from ..whatsapp.events import STATUS_RANK
 from ..whatsapp.message_types import Card, dig, display, stripped
 
@@ -357,3 +359,41 @@ def render_reactions(message: Message) -> str:
 
 def render_row(conversation: Conversation) -> str:
     return render("partials/_conversation_row.html", r=lambda: row(conversation))
+
+
+# --- the template picker ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TemplatePicker:
+    """The stored templates to choose from, the chosen one with the values typed so far, and its preview."""
+
+    wa_id: str
+    templates: list[MessageTemplate]
+    chosen: MessageTemplate | None
+    values: list[str]
+    window_open: bool
+    notice: str = ""
+
+    @property
+    def preview(self) -> str:
+        return render_template_text(self.chosen.body, self.values) if self.chosen else ""
+
+    @property
+    def parameters(self) -> list[tuple[int, str]]:
+        """(n, value) for each {{n}} of the chosen template."""
+        count = self.chosen.parameter_count if self.chosen else 0
+        return [(n, self.values[n - 1] if n <= len(self.values) else "") for n in range(1, count + 1)]
+
+
+def template_picker(wa_id: str, chosen_key: str | None = None, values: list[str] | None = None,
+                    notice: str = "") -> TemplatePicker:
+    found = templates_catalog.stored()
+    chosen = next((t for t in found if t.id == chosen_key), None) if chosen_key else None
+    live_and_closed = graph.is_live() and not window_open(Conversation.for_wa_id(wa_id))
+    return TemplatePicker(wa_id=wa_id, templates=found, chosen=chosen, values=values or [],
+                          window_open=not live_and_closed, notice=notice)
+
+
+def render_template_picker(picker: TemplatePicker) -> str:
+    return render_template("partials/_template_picker.html", picker=picker)

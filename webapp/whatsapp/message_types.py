@@ -236,6 +236,19 @@ class Button(MessageType):
 
 
 @registered
+class Template(MessageType):
+    """A template the business sent: this app stores its text with the parameters filled in."""
+
+    name = "template"
+
+    def preview(self, content: Any) -> str:
+        return stripped(dig(content, "text")) or f"Template {stripped(dig(content, 'name'))}".strip()
+
+    def display(self, content: Any, errors: list[dict[str, Any]]) -> Display:
+        return Display("text", text=self.preview(content), subtitle=stripped(dig(content, "name")))
+
+
+@registered
 class Reaction(MessageType):
     """Stored, but not a bubble: it shows as a badge on the message it reacts to."""
 
