@@ -15,6 +15,7 @@ from tests.helpers.app import LiveServer
 from tests.helpers.graph_api import PHONE_NUMBER_ID, TOKEN, WABA_ID, GraphAPI, status_error
 from tests.helpers.http import assert_error, webhook_ok
 from tests.helpers.payloads import RAVI, inbound, now, text, wamid
+from tests.helpers.services import RedisServer, StartWorker
 from tests.helpers.wait import eventually
 from webapp.inbox.documents import PendingUpdate
 
@@ -215,3 +216,28 @@ def test_typing_shows_the_indicator_at_most_every_20_seconds(live: FlaskClient, 
     time.sleep(0.3)
     (receipt,) = graph_api.read_receipts()
     assert receipt["message_id"] == "wamid.RAVI1" and receipt["typing_indicator"] == {"type": "text"}
+
+
+def test_with_redis_a_worker_process_sends_and_retries(start_server: StartServer, start_worker: StartWorker,
+                                                       redis_server: RedisServer, graph_api: GraphAPI) -> None:
+    """The Procfile's layout: the web process only stores and queues; a `flask worker` sends to Meta."""
+    live = {**live_settings(graph_api), "REDIS_URL": redis_server.url}
+    live.pop("SEND_RETRY_INTERVALS")  # the worker reads its settings from the environment: Meta's real waits
+    server = start_server(**live)
+    graph_api.webhook_url = f"{server.url}/webhook"
+    graph_api.auto_statuses(sent=True, delivered_after=0.2)
+    server.post_webhook(inbound(text("Hello?", id=wamid(), timestamp=now(60))))
+    graph_api.fail_next("send", 503)
+    message_id = server.api_post("/api/messages", {"waId": RAVI, "messageBody": "Hi Ravi"})["data"]["id"]
+    time.sleep(1)
+    assert graph_api.requests_to("send") == []  # nothing is sent from the web process
+
+    worker = start_worker(**live)
+
+    def delivered() -> bool:
+        page = server.api_get(f"/api/messages/{RAVI}")["data"]
+        return any(m["id"] == message_id and m["status"] == "delivered" for m in page)
+
+    eventually(delivered, timeout=20)  # the 503, then the retry 6 s later (Meta's pair-rate wait)
+    assert len(graph_api.requests_to("send")) == 2 and len(graph_api.sent_messages()) == 1
+    assert "send_message" in worker.log()
