@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from tests.helpers.payloads import raw
+from tests.helpers.wait import eventually
 
 
 def post_webhook(client: FlaskClient, body: Any, **headers: str) -> TestResponse:
@@ -48,3 +49,18 @@ def assert_error(response: TestResponse, status: int) -> dict[str, Any]:
 def run_cli(app: Flask, *args: str) -> Result:
     """A `flask` command, run in this process against `app`."""
     return app.test_cli_runner().invoke(args=list(args))
+
+
+def api_message(client: FlaskClient, wa_id: str, message_id: str) -> dict[str, Any]:
+    """One message as GET /api/messages/<wa_id> shows it."""
+    found = [m for m in client.get(f"/api/messages/{wa_id}?limit=200").get_json()["data"] if m["id"] == message_id]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def status_becomes(client: FlaskClient, wa_id: str, message_id: str, status: str,
+                   timeout: float = 8.0) -> dict[str, Any]:
+    """Wait until the message's tick is `status` (a job moves it); the message then."""
+    return eventually(lambda: (m := api_message(client, wa_id, message_id))["status"] == status and m,
+                      timeout=timeout)
+

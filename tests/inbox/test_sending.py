@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from tests.helpers.app import LiveServer
 from tests.helpers.graph_api import PHONE_NUMBER_ID, TOKEN, WABA_ID, GraphAPI, status_error
-from tests.helpers.http import assert_error, webhook_ok
+from tests.helpers.http import api_message, assert_error, status_becomes, webhook_ok
 from tests.helpers.payloads import RAVI, inbound, now, text, wamid
 from tests.helpers.services import RedisServer, StartWorker
 from tests.helpers.wait import eventually
@@ -43,31 +43,21 @@ def send(client: FlaskClient, **body: Any) -> dict[str, Any]:
     return response.get_json()["data"]
 
 
-def message(client: FlaskClient, message_id: str) -> dict[str, Any]:
-    found = [m for m in client.get(f"/api/messages/{RAVI}?limit=200").get_json()["data"] if m["id"] == message_id]
-    assert len(found) == 1
-    return found[0]
-
-
-def status_becomes(client: FlaskClient, message_id: str, status: str, timeout: float = 5.0) -> dict[str, Any]:
-    return eventually(lambda: (m := message(client, message_id))["status"] == status and m, timeout=timeout)
-
-
 def test_a_reply_is_stored_pending_then_sent_to_meta_and_keeps_its_id(live: FlaskClient, graph_api: GraphAPI):
     sent = send(live)
     assert sent["status"] == "pending" and sent["wamid"] is None and sent["sentBy"] == "agent@example.test"
-    assert status_becomes(live, sent["id"], "sent")["text"]["body"] == "Yes, it is!"
+    assert status_becomes(live, RAVI, sent["id"], "sent")["text"]["body"] == "Yes, it is!"
     (request,) = graph_api.requests_to("send")
     assert request.json == {"messaging_product": "whatsapp", "recipient_type": "individual", "to": RAVI,
                             "type": "text", "text": {"body": "Yes, it is!", "preview_url": False}}
     meta_id = graph_api.sent_messages()[0].wamid
-    assert message(live, sent["id"])["wamid"] == meta_id
+    assert api_message(live, RAVI, sent["id"])["wamid"] == meta_id
 
     # Meta's status webhooks name its wamid; the message keeps the id the API gave first.
     for status in ("delivered", "read"):
         body = graph_api.status_body(meta_id, status, RAVI)
         assert webhook_ok(live, body)["statusesApplied"] == 1
-    shown = message(live, sent["id"])
+    shown = api_message(live, RAVI, sent["id"])
     assert shown["status"] == "read" and set(shown["statusTimestamps"]) == {"sent", "delivered", "read"}
     row = live.get("/api/conversations").get_json()["data"][0]
     assert (row["id"], row["status"]) == (sent["id"], "read")
@@ -93,11 +83,11 @@ def test_a_status_that_comes_before_the_send_call_returns_is_not_lost(start_serv
 
 def test_a_reply_quotes_by_meta_id_and_a_reaction_names_its_target(live: FlaskClient, graph_api: GraphAPI):
     quoted = send(live, replyTo="wamid.RAVI1")
-    status_becomes(live, quoted["id"], "sent")
+    status_becomes(live, RAVI, quoted["id"], "sent")
     assert graph_api.requests_to("send")[0].json["context"] == {"message_id": "wamid.RAVI1"}
     # A reply to the business's own message names Meta's id for it, not ours.
     second = send(live, replyTo=quoted["id"])
-    status_becomes(live, second["id"], "sent")
+    status_becomes(live, RAVI, second["id"], "sent")
     assert graph_api.requests_to("send")[1].json["context"] == {"message_id": graph_api.sent_messages()[0].wamid}
 
     response = live.post("/api/messages/wamid.RAVI1/reaction", json={"emoji": "👍"})
@@ -118,7 +108,7 @@ def test_throughput_and_server_errors_are_retried_until_sent(live: FlaskClient, 
     graph_api.fail_next("send", 429, 130429)
     graph_api.fail_next("send", 503)
     sent = send(live)
-    status_becomes(live, sent["id"], "sent")
+    status_becomes(live, RAVI, sent["id"], "sent")
     assert len(graph_api.requests_to("send")) == 3
     assert len(graph_api.sent_messages()) == 1
 
@@ -127,7 +117,7 @@ def test_a_permanent_error_is_a_red_tick_with_meta_code_and_a_reason_then_retry_
                                                                                        graph_api: GraphAPI):
     graph_api.fail_next("send", 400, 131026)
     sent = send(live)
-    failed = status_becomes(live, sent["id"], "failed")
+    failed = status_becomes(live, RAVI, sent["id"], "failed")
     assert failed["error"]["code"] == 131026
     assert "could not deliver" in failed["error"]["details"]
     assert len(graph_api.requests_to("send")) == 1  # not retried: it would fail the same way
@@ -135,32 +125,32 @@ def test_a_permanent_error_is_a_red_tick_with_meta_code_and_a_reason_then_retry_
     again = live.post(f"/api/messages/{sent['id']}/retry")
     assert again.status_code == 200, again.get_json()
     assert again.get_json()["data"]["status"] == "pending"
-    status_becomes(live, sent["id"], "sent")
-    assert message(live, sent["id"])["error"] is None
+    status_becomes(live, RAVI, sent["id"], "sent")
+    assert api_message(live, RAVI, sent["id"])["error"] is None
     assert assert_error(live.post(f"/api/messages/{sent['id']}/retry"), 400)["message"].startswith("Only a failed")
 
 
 def test_when_every_try_fails_the_message_ends_failed(live: FlaskClient, graph_api: GraphAPI) -> None:
     graph_api.fail_next("send", 500, times=10)
     sent = send(live)
-    failed = status_becomes(live, sent["id"], "failed", timeout=8)
+    failed = status_becomes(live, RAVI, sent["id"], "failed", timeout=8)
     assert len(graph_api.requests_to("send")) == 4  # the first try and three retries
     assert failed["error"]["details"]
 
 
 def test_a_failed_status_webhook_for_a_sent_message_shows_the_reason(live: FlaskClient, graph_api: GraphAPI):
     sent = send(live)
-    status_becomes(live, sent["id"], "sent")
+    status_becomes(live, RAVI, sent["id"], "sent")
     meta_id = graph_api.sent_messages()[0].wamid
     webhook_ok(live, graph_api.status_body(meta_id, "failed", RAVI, errors=[status_error(131047, "window")]))
-    failed = message(live, sent["id"])
+    failed = api_message(live, RAVI, sent["id"])
     assert (failed["status"], failed["error"]["code"]) == ("failed", 131047)
 
 
 def test_a_refused_token_stops_sending_and_says_so_once(live: FlaskClient, graph_api: GraphAPI) -> None:
     graph_api.revoke_token()
     first = send(live)
-    failed = status_becomes(live, first["id"], "failed")
+    failed = status_becomes(live, RAVI, first["id"], "failed")
     assert "access token" in failed["error"]["details"]
     # Nothing more goes to Meta: the API says why, and so do the page and /readyz.
     refused = live.post("/api/messages", json={"waId": RAVI, "messageBody": "again"})
