@@ -183,7 +183,7 @@ def test_the_workers_simulated_statuses_reach_a_socket_on_the_web_server(
         pushed = [d["status"] for d in listener.of("message:status", id=wamid)]
         assert pushed in (["delivered", "read"], ["read"])
         assert 'aria-label="Read"' in read["html"]
-        assert worker.log().count("deliver_status") >= 2
+        eventually(lambda: worker.log().count("deliver_status") >= 2)  # both jobs ran, in whichever order
     finally:
         listener.disconnect()
 
