@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -48,6 +48,20 @@ def stop_process(process: subprocess.Popen[bytes] | None, timeout: float = 10) -
         process.wait()
 
 
+def wait_until_ready(process: subprocess.Popen[bytes], ready: Callable[[], bool], *, what: str, timeout: float,
+                     log: Callable[[], str], interval: float = 0.05) -> None:
+    """Poll ready() until it is true. RuntimeError, saying why with the log, when the process exits first
+    or `timeout` seconds pass (then it is stopped)."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited ({process.returncode}):\n{log()}")
+        if time.monotonic() > deadline:
+            stop_process(process)
+            raise RuntimeError(f"{what} did not answer within {timeout}s:\n{log()}")
+        time.sleep(interval)
+
+
 def port_open(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.2)
@@ -78,14 +92,8 @@ class DevDB:
             start_new_session=True,
         )
         log.close()
-        deadline = time.monotonic() + timeout
-        while not port_open(self.port):
-            if self.process.poll() is not None:
-                raise RuntimeError(f"devdb exited with {self.process.returncode}; see {self.log_path}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"devdb did not listen on {self.port} within {timeout}s; see {self.log_path}")
-            time.sleep(0.05)
+        wait_until_ready(self.process, lambda: port_open(self.port), what=f"devdb on port {self.port}",
+                         timeout=timeout, log=lambda: f"see {self.log_path}")
         return self
 
     def stop(self) -> None:
@@ -140,22 +148,18 @@ class RedisServer:
         )
         log.close()
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5, socket_timeout=0.5)
-        deadline = time.monotonic() + timeout
+
+        def answers() -> bool:
+            try:
+                return bool(client.ping())
+            except redis.RedisError:
+                return False
+
         try:
-            while True:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"redis-server exited ({self.process.returncode}):\n{self.log()}")
-                try:
-                    if client.ping():
-                        return self
-                except redis.RedisError:
-                    pass
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"redis-server did not answer within {timeout}s:\n{self.log()}")
-                time.sleep(0.05)
+            wait_until_ready(self.process, answers, what="redis-server", timeout=timeout, log=self.log)
         finally:
             client.close()
+        return self
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -183,15 +187,9 @@ class Worker:
         )
         log.close()
         client = redis.Redis.from_url(self.env["REDIS_URL"], socket_connect_timeout=0.5, socket_timeout=0.5)
-        deadline = time.monotonic() + timeout
         try:
-            while not self._registered(client):
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"the worker exited ({self.process.returncode}):\n{self.log()}")
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"the worker did not start within {timeout}s:\n{self.log()}")
-                time.sleep(0.1)
+            wait_until_ready(self.process, lambda: self._registered(client), what="the worker", timeout=timeout,
+                             log=self.log, interval=0.1)
         finally:
             client.close()
         return self

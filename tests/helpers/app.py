@@ -7,14 +7,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pymongo
 import requests
 
-from devdb.launcher import free_port, stop_process
+from devdb.launcher import free_port, stop_process, wait_until_ready
 from tests.helpers.auth import Credentials
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -92,19 +91,15 @@ class LiveServer:
             [sys.executable, str(ROOT / "wsgi.py")], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
         log.close()
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited ({self.process.returncode}):\n{self.log()}")
+
+        def answers() -> bool:
             try:
-                if requests.get(f"{self.url}/healthz", timeout=1).ok:
-                    return self
+                return requests.get(f"{self.url}/healthz", timeout=1).ok
             except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"server did not answer within {timeout}s:\n{self.log()}")
-            time.sleep(0.1)
+                return False
+
+        wait_until_ready(self.process, answers, what="the server", timeout=timeout, log=self.log, interval=0.1)
+        return self
 
     def post_webhook(self, body: Any) -> dict[str, Any]:
         """POST a webhook body that must be accepted; its result (`data`)."""

@@ -326,6 +326,16 @@ class Message(Document):
 
 
     @classmethod
+    def named(cls, wamid: str, *fields: str) -> Message | None:
+        """The stored message `wamid` names: its own `_id`, or (one this app sent) the id behind Meta's
+        wamid for it. `fields`: load only those. Two `_id` lookups at most."""
+        query = cls.objects.only(*fields) if fields else cls.objects
+        found = query(pk=wamid).first()
+        if found is None and (alias := WamidAlias.message_for(wamid)) is not None:
+            found = query(pk=alias).first()
+        return found
+
+    @classmethod
     def set_wamid(cls, message_id: str, wamid: str) -> None:
         cls._get_collection().update_one({"_id": message_id}, {"$set": {"wamid": wamid}})
 

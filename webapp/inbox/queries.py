@@ -10,7 +10,7 @@ from .. import graph
 from ..core import bus, jobs
 from ..core.errors import Invalid, NotFound
 from . import tasks
-from .documents import Conversation, Message, WamidAlias
+from .documents import Conversation, Message
 from .events import ConversationChanged
 
 DEFAULT_PAGE = 50
@@ -65,9 +65,7 @@ def quoted_messages(messages: Iterable[Message]) -> dict[str, Message]:
     ids = {m.context["id"] for m in messages if m.context and isinstance(m.context.get("id"), str)}
     found: dict[str, Message] = {}
     for wamid in sorted(ids):  # `_id` lookups, a few per page
-        message = Message.objects(pk=wamid).first()
-        if message is None and (alias := WamidAlias.message_for(wamid)) is not None:
-            message = Message.objects(pk=alias).first()
+        message = Message.named(wamid)
         if message is not None:
             found[wamid] = message
     return found

@@ -117,7 +117,7 @@ def send_reaction(message_id: str, emoji: str, *, sent_by: str) -> Message:
     conversation = Conversation.objects(pk=target.conversation_id).first()
     live = graph.is_live()
     _check_can_send(conversation, live, free_form=True)
-    reaction_id = f"app.{uuid.uuid4().hex}" if live else f"wamid.APP_SIMULATION.{uuid.uuid4()}"
+    reaction_id = _new_message_id(live)
     event = ReactionEvent(wamid=reaction_id, business=business, contact_wa_id=target.wa_id, contact_name=None,
                           direction="outbound", sender=business.display_number, target_wamid=target.id,
                           emoji=emoji, timestamp=utcnow())
@@ -165,7 +165,7 @@ def _send(wa_id: str, kind: str, content: Any, *, sent_by: str, sender: str | No
     conversation = Conversation.objects(pk=f"{business.phone_number_id}:{wa_id}").first()
     live = graph.is_live()
     _check_can_send(conversation, live, free_form=kind != "template")
-    message_id = f"app.{uuid.uuid4().hex}" if live else f"wamid.APP_SIMULATION.{uuid.uuid4()}"
+    message_id = _new_message_id(live)
     event = MessageEvent(
         wamid=message_id,
         business=business,
@@ -186,6 +186,11 @@ def _send(wa_id: str, kind: str, content: Any, *, sent_by: str, sender: str | No
     if live:
         _enqueue_send(message_id)
     return Message.objects.get(pk=message_id)
+
+
+def _new_message_id(live: bool) -> str:
+    """The id a message this app sends keeps for good (Meta's wamid, once it comes, is an alias of it)."""
+    return f"app.{uuid.uuid4().hex}" if live else f"wamid.APP_SIMULATION.{uuid.uuid4()}"
 
 
 def _enqueue_send(message_id: str) -> None:

@@ -168,9 +168,8 @@ def _apply_pending(wamid: str, report: Report) -> None:
 def stored_id(wamid: str) -> str | None:
     """The id of the stored message `wamid` names: itself, or (a message this app sent) the id it was
     stored under before Meta gave it a wamid. None when it is not stored yet."""
-    if Message.objects(pk=wamid).only("id").first() is not None:
-        return wamid
-    return WamidAlias.message_for(wamid)
+    found = Message.named(wamid, "id")
+    return found.id if found is not None else None
 
 
 def _status_error(event: StatusEvent) -> dict[str, Any] | None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core.bus import EventBus
+from ..core.clock import iso
 from ..core.extensions import socketio
 from ..graph.events import TokenStatusChanged
 from ..inbox import documents
@@ -48,12 +49,16 @@ def _html(render: Callable[..., str], *args: Any) -> str | None:
         return None
 
 
+def _contact_name(conversation_id: str) -> str | None:
+    conversation = documents.Conversation.objects(pk=conversation_id).only("contact_name").first()
+    return conversation.contact_name if conversation else None
+
+
 def push_new_message(event: MessageStored) -> None:
     message = documents.Message.objects(pk=event.message_id).first()
     if message is None:
         return
-    conversation = documents.Conversation.objects(pk=event.conversation_id).only("contact_name").first()
-    name = conversation.contact_name if conversation else None
+    name = _contact_name(event.conversation_id)
     shape = Message.of(message, name).model_dump(mode="json")
     socketio.emit("message:new", {**shape, "html": _html(views.render_bubble, message, name)})
 
@@ -66,7 +71,7 @@ def push_status(event: MessageStatusChanged) -> None:
         "id": message.id,
         "wa_id": message.wa_id,
         "status": message.status,
-        "timestamp": Message.of(message).status_timestamps.get(message.status),
+        "timestamp": iso((message.status_times or {}).get(message.status or "")),
         "error": message.shown_error,
         "html": _html(views.render_tick, message),
     })
@@ -86,8 +91,7 @@ def push_media(event: MessageMediaChanged) -> None:
     message = documents.Message.objects(pk=event.message_id).first()
     if message is None:
         return
-    conversation = documents.Conversation.objects(pk=message.conversation_id).only("contact_name").first()
-    name = conversation.contact_name if conversation else None
+    name = _contact_name(message.conversation_id)
     media = Message.of(message, name).media
     socketio.emit("message:media", {"id": message.id, "wa_id": message.wa_id,
                                     "media": media.model_dump(mode="json") if media else None,
