@@ -251,8 +251,9 @@ def test_signing_out_ends_the_session_for_good(app: Flask) -> None:
     page = client.get("/")
     token = CSRF_FIELD.search(page.text).group(1)  # the sign-out form's
     response = client.post("/logout", data={"csrf_token": token})
-    assert response.status_code == 303 and response.headers["Location"] == "/login"
-    assert "You signed out." in client.get("/login").text
+    assert response.status_code == 303 and response.headers["Location"] == "/login?signed_out=1"
+    assert "You signed out." in client.get("/login?signed_out=1").text
+    assert "You signed out." not in client.get("/login").text
     assert client.get("/").status_code == 302
     # the cookie as it was before signing out (copied, stolen) is dead too: the session is gone
     replay = anonymous(app)

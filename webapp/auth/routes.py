@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from . import accounts, csrf, guard, sockets
@@ -10,10 +10,12 @@ from . import accounts, csrf, guard, sockets
 bp = Blueprint("auth", __name__)
 
 FORM_EXPIRED = "The sign-in form expired. Try again."
+SIGNED_OUT = "You signed out."
 
 
-def _form(next_url: str | None, *, email: str = "", error: str | None = None, status: int = 200) -> ResponseReturnValue:
-    return render_template("login.html", next_url=next_url, email=email, error=error), status
+def _form(next_url: str | None, *, email: str = "", error: str | None = None, notice: str | None = None,
+          status: int = 200) -> ResponseReturnValue:
+    return render_template("login.html", next_url=next_url, email=email, error=error, notice=notice), status
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -23,7 +25,7 @@ def login() -> ResponseReturnValue:
     if request.method == "GET":
         if accounts.from_session() is not None:
             return redirect(next_url or url_for("ui.index"))
-        return _form(next_url)
+        return _form(next_url, notice=SIGNED_OUT if request.args.get("signed_out") else None)
     email = request.form.get("email", "")[: accounts.MAX_EMAIL_LENGTH]
     if not csrf.is_valid():
         return _form(next_url, email=email, error=FORM_EXPIRED, status=400)
@@ -40,5 +42,6 @@ def logout() -> ResponseReturnValue:
     ended = accounts.sign_out()
     if ended:
         sockets.close_session_sockets(ended)
-    flash("You signed out.")
-    return redirect(url_for("auth.login"), 303)
+    # In the URL, not a flash: the session cookie is shared, and another tab sent to the sign-in page
+    # by its closed connection would consume a flash before this tab's redirect lands.
+    return redirect(url_for("auth.login", signed_out=1), 303)
