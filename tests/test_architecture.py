@@ -19,15 +19,21 @@ LAYERS: dict[str, int] = {
     "whatsapp": 1,
     "graph": 2,
     "templates_catalog": 3,  # inbox sends templates from the catalog
+    "settings": 3,  # the business's settings, stored and changed by admins (AI, hours, OCR languages)
     "inbox": 4,
     "auth": 4,
     "webhooks": 5,
     "media": 5,
-    "api": 6,
-    "ui": 6,
-    "demo": 6,
+    "leads": 5,
+    "analytics": 5,
+    "team": 5,  # notes, canned replies, presence, drafts
+    "ocr": 6,  # reads the files media fetched
+    "ai": 7,  # answers from the inbox, proposes leads, reads OCR text
+    "api": 8,
+    "ui": 8,
+    "demo": 8,
 }
-TOP = 7
+TOP = 9
 
 
 def module_name(path: Path) -> str:
