@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 # htmx, the Socket.IO client and Swagger UI (/docs), pinned in package.json/package-lock.json, copied from
 # the npm registry into static/vendor/ (committed: `make run` and `make test` need npm only if it is missing).
-VENDORED := static/vendor/htmx.min.js static/vendor/socket.io.min.js static/vendor/swagger-ui/swagger-ui-bundle.js
+VENDORED := static/vendor/htmx.min.js static/vendor/socket.io.min.js static/vendor/swagger-ui/swagger-ui-bundle.js \
+	static/vendor/chart.umd.min.js tests/helpers/vendor/axe.min.js
 
 .PHONY: run test lint system-deps bench clean vendor simulate
 
@@ -44,6 +45,11 @@ vendor:
 	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
 	   node_modules/swagger-ui-dist/LICENSE node_modules/swagger-ui-dist/NOTICE \
 	   node_modules/swagger-ui-dist/swagger-ui-bundle.js.LICENSE.txt static/vendor/swagger-ui/
+	cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chart.umd.min.js
+	cp node_modules/chart.js/LICENSE.md static/vendor/chart.LICENSE.md
+	mkdir -p tests/helpers/vendor  # axe-core: the accessibility check the browser tests run in the page
+	cp node_modules/axe-core/axe.min.js tests/helpers/vendor/axe.min.js
+	cp node_modules/axe-core/LICENSE tests/helpers/vendor/axe.LICENSE
 
 $(VENDORED):
 	$(MAKE) vendor
