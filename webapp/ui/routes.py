@@ -247,7 +247,8 @@ def documents() -> ResponseReturnValue:
     try:
         args = parse(DocumentsPageQuery, request.args)
     except AppError as exc:
-        page = views.documents_page([], {}, None)
+        given = {name: value for name, value in request.args.items() if name in DocumentsPageQuery.model_fields}
+        page = views.documents_page([], {}, given, None)
         return render_template("documents.html", page=page, notice=exc.message), exc.status
     filters = ocr.Filters(kind=args.type, contact=args.contact, has_text=as_flag(args.text),
                           since=as_date(args.since), until=as_date(args.until), q=args.q)
