@@ -16,12 +16,12 @@ from flask.testing import FlaskClient
 from tests.helpers import graph_api as graph
 from tests.helpers.documents import drawing, pdf, picture, scanned_pdf
 from tests.helpers.graph_api import GraphAPI
-from tests.helpers.http import api_message, assert_error, get_ok, webhook_ok
+from tests.helpers.http import api_message, assert_error, get_ok, run_cli, webhook_ok
 from tests.helpers.payloads import NEHA, RAVI, inbound, message, text, wamid
 from tests.helpers.services import StartWorker
 from tests.helpers.wait import eventually
 from webapp.inbox.documents import Message
-from webapp.ocr import MessageTextExtracted, extracted_text
+from webapp.ocr import MessageTextExtracted, ReceivedFile, extracted_text
 from webapp.ocr.tasks import read_text
 
 MakeApp = Callable[..., Flask]
@@ -218,3 +218,24 @@ def test_a_mixed_pdf_reads_typed_and_scanned_pages(live_app: Flask, graph_api: G
         record = Message.objects(pk=wid).first().text_extract
     assert (record["method"], record["pages"], record["pages_read"], record["language"]) == ("text+ocr", 2, 2, "eng")
     assert "(6 words, 2 pages)" in client.get(f"/c/{RAVI}").get_data(as_text=True)
+
+
+def test_flask_ocr_read_reads_files_stored_before_and_reads_again(live_app: Flask, graph_api: GraphAPI) -> None:
+    client = live_app.test_client()
+    wid = send_file(client, graph_api, "document", pdf(["Lease 12", "Flat 4B"]), "application/pdf")
+    text_read(client, RAVI, wid)
+    with live_app.app_context():  # as if it had been stored before OCR was there
+        Message.set_text_extract(wid, None)
+        ReceivedFile.objects(pk=wid).delete()
+    assert "extractedText" not in api_message(client, RAVI, wid) and documents(client) == []
+
+    result = run_cli(live_app, "ocr", "read", "--all")
+    assert result.exit_code == 0 and "Reading 1 file(s); 0 skipped" in result.output
+    assert text_read(client, RAVI, wid) == "Lease 12\nFlat 4B"
+    assert [d["id"] for d in documents(client)] == [wid]
+    assert "Reading 0 file(s); 1 skipped" in run_cli(live_app, "ocr", "read", wid).output
+    assert "Reading 1 file(s)" in run_cli(live_app, "ocr", "read", "--again", wid).output
+    assert text_read(client, RAVI, wid) == "Lease 12\nFlat 4B"
+
+    assert "no such message: wamid.NOPE" in run_cli(live_app, "ocr", "read", "wamid.NOPE").output
+    assert run_cli(live_app, "ocr", "read").exit_code == 2

@@ -3,9 +3,11 @@ has stored the file (a PDF's text layer with pypdf, Tesseract for pictures and s
 the message (`text_extract`) and in a small summary of received files (the Documents page, the chat
 search), and announced with MessageTextExtracted (webapp.ocr.events) for the AI and the page."""
 
+from .cli import register_cli
 from .documents import DOCUMENTS, ReceivedFile
 from .events import MessageTextExtracted
 from .reading import request_reading, subscribe
 from .records import extracted_text
 
-__all__ = ["DOCUMENTS", "MessageTextExtracted", "ReceivedFile", "extracted_text", "request_reading", "subscribe"]
+__all__ = ["DOCUMENTS", "MessageTextExtracted", "ReceivedFile", "extracted_text", "register_cli", "request_reading",
+           "subscribe"]

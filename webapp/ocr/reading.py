@@ -14,10 +14,11 @@ def subscribe(bus: EventBus) -> None:
     bus.subscribe(MessageMediaChanged, _on_media_changed)
 
 
-def request_reading(message: Message) -> bool:
-    """Summarise the stored file and start reading it, unless it is read (or being read) already."""
+def request_reading(message: Message, *, again: bool = False) -> bool:
+    """Summarise the stored file and start reading it, unless it is read (or being read) already; `again`:
+    read it anyway (other languages, a job lost)."""
     source = records.source_of(message)
-    if source is None or records.is_read(message, source):
+    if source is None or (records.is_read(message, source) and not again):
         return False
     records.summarise(message, source)
     records.pending(message, source)

@@ -30,7 +30,7 @@ def read_text(message_id: str) -> None:
         return
     record = message.text_extract or {}
     if record.get("key") == source.key and record.get("status") in (records.DONE, records.FAILED):
-        return
+        return  # read already (a retried or requeued job); reading again starts with a pending record
     try:
         data = storage().get(source.key)
     except StorageError as exc:
@@ -45,6 +45,12 @@ def read_text(message_id: str) -> None:
     except Unreadable as exc:
         log.info("text of %s not read: %s", message_id, exc)
         records.failed(message, source, str(exc))
+        return
+    except Exception as exc:  # a library's own failure: retried, then recorded (the bubble stops saying "Reading")
+        if not is_last_attempt():
+            raise
+        log.exception("text of %s not read", message_id)
+        records.failed(message, source, f"Reading the file failed ({type(exc).__name__}).")
         return
     records.done(message, source, result)
     log.info("text of %s read: %d characters, %d of %d page(s), %s", message_id, len(result.text),
