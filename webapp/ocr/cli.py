@@ -4,7 +4,6 @@ changed, or a job was lost)."""
 from __future__ import annotations
 
 import click
-from flask import Flask
 from flask.cli import AppGroup
 
 from ..inbox.documents import Message
@@ -31,7 +30,3 @@ def read_command(message_ids: tuple[str, ...], everything: bool, again: bool) ->
             raise click.ClickException("no such message: " + ", ".join(missing))
     started = sum(request_reading(message, again=again) for message in found)
     click.echo(f"Reading {started} file(s); {len(found) - started} skipped (read already, or not an image or PDF).")
-
-
-def register_cli(app: Flask) -> None:
-    app.cli.add_command(ocr_cli)

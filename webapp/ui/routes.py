@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from htmx_flask import Htmx, request
 
 from .. import templates_catalog
-from ..auth import sent_by
+from ..auth import guard, sent_by
 from ..core.errors import APIError, AppError, Invalid, NotFound
 from ..core.validation import parse
 from ..inbox import queries, sending
@@ -201,6 +201,8 @@ def sync_templates(wa_id: str) -> ResponseReturnValue:
     """The picker's "Sync templates": the same as `flask templates sync`, then the picker again."""
     if not request.htmx:
         raise APIError(400, "Sync templates from the inbox page.")
+    if not guard.principal().is_admin:
+        return views.render_template_picker(views.template_picker(_wa_id(), notice=guard.ADMINS_ONLY)), 403
     try:
         notice = templates_catalog.sync().summary() + "."
     except AppError as exc:
@@ -249,11 +251,11 @@ def documents() -> ResponseReturnValue:
     except AppError as exc:
         given = {name: value for name, value in request.args.items() if name in DocumentsPageQuery.model_fields}
         page = views.documents_page([], {}, given, None)
-        return render_template("documents.html", page=page, notice=exc.message), exc.status
+        return render_template("documents.html", listing=page, notice=exc.message, page_title="Documents"), exc.status
     filters = ocr.Filters(kind=args.type, contact=args.contact, has_text=as_flag(args.text),
                           since=as_date(args.since), until=as_date(args.until), q=args.q)
     files, has_more = ocr.received_files(filters, limit=DOCUMENTS_PAGE, before=args.before)
     given = {name: value for name, value in args.model_dump(exclude={"before"}).items() if value}
     page = views.documents_page(files, ocr.contact_names(files), given,
                                 files[-1].id if has_more and files else None)
-    return render_template("documents.html", page=page, notice=None)
+    return render_template("documents.html", listing=page, notice=None, page_title="Documents")
