@@ -239,3 +239,14 @@ def test_flask_ocr_read_reads_files_stored_before_and_reads_again(live_app: Flas
 
     assert "no such message: wamid.NOPE" in run_cli(live_app, "ocr", "read", "wamid.NOPE").output
     assert run_cli(live_app, "ocr", "read").exit_code == 2
+
+
+def test_while_a_file_is_read_its_bubble_says_so(live_app: Flask, graph_api: GraphAPI) -> None:
+    client = live_app.test_client()
+    wid = send_file(client, graph_api, "image", picture(["Hello"]), "image/png")
+    text_read(client, RAVI, wid)
+    with live_app.app_context():  # as the subscriber leaves it when the job starts
+        Message.set_text_extract(wid, {"status": "pending", "key": "k"})
+    chat = client.get(f"/c/{RAVI}").get_data(as_text=True)
+    assert '<div class="extract" data-extract="pending"><p class="media-state">Reading the text…</p>' in chat
+    assert "extractedText" not in api_message(client, RAVI, wid)
