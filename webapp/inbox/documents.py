@@ -220,6 +220,9 @@ class Message(Document):
     # A received file, fetched from WhatsApp (webapp.media): status pending|ready|failed, tries, key
     # (in the media storage), sha256, size, mime_type, filename, error. None: never fetched.
     media = DictField(null=True, default=None)
+    # The text read from a received image or PDF (webapp.ocr): status pending|done|failed, text, language,
+    # pages, method (text layer, ocr or both), key (the file read), error, at. None: not read.
+    text_extract = DictField(null=True, default=None)
 
     meta = {
         "collection": "messages",
@@ -344,6 +347,12 @@ class Message(Document):
                 {"_id": message_id}, {"$inc": {"media.tries": 1}}, return_document=ReturnDocument.AFTER)
         return int(((after or {}).get("media") or {}).get("tries") or 0)
 
+    @classmethod
+    def set_text_extract(cls, message_id: str, record: dict[str, Any]) -> bool:
+        """Replace the text read from the message's file (webapp.ocr); False when there is no such message."""
+        with write_lock():
+            result = cls._get_collection().update_one({"_id": message_id}, {"$set": {"text_extract": record}})
+        return result.matched_count > 0
 
     @classmethod
     def named(cls, wamid: str, *fields: str) -> Message | None:
