@@ -11,6 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import ConfigDict, Field, PlainValidator, ValidationInfo, WithJsonSchema, field_validator
 from werkzeug.datastructures import FileStorage
 
+from ..analytics.schemas import Analytics
 from ..core.envelope import PageMeta, Success
 from ..core.shapes import Shape
 from ..core.validation import Strict, problem, text, whole_number
@@ -176,3 +177,10 @@ class TemplateInfo(Shape):
 
 class TemplateList(Success):
     data: list[TemplateInfo]
+
+
+# --- analytics ------------------------------------------------------------------------------------------------
+
+
+class AnalyticsFigures(Success):
+    data: Analytics

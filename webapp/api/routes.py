@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from .. import templates_catalog
+from .. import analytics, templates_catalog
+from ..analytics.schemas import Analytics, AnalyticsQuery
 from ..auth import sent_by
 from ..core.clock import iso
 from ..core.envelope import PageMeta
@@ -17,6 +18,7 @@ from ..inbox import sending
 from ..inbox.schemas import ContactPath, Conversation, Message, MessagePath
 from ..media import sending as media_sending
 from .models import (
+    AnalyticsFigures,
     ConversationPage,
     ConversationRead,
     ConversationsQuery,
@@ -178,3 +180,20 @@ def create_template_message(query: NoQuery, json: SendTemplate) -> tuple[Message
     message = sending.send_template(json.wa_id, json.name, json.language, json.parameters, sent_by=sent_by())
     conversation = inbox.get_conversation(json.wa_id, message.phone_number_id)
     return MessageSent(message="Template sent", data=Message.of(message, conversation.contact_name)), 201
+
+
+@bp.get("/analytics")
+@operation("getAnalytics", tag="analytics", resp=answers(
+    HTTP_200=(AnalyticsFigures, "The figures for the period (and agent)."), HTTP_400=None, HTTP_401=None,
+    HTTP_429=None, HTTP_503=None))
+def get_analytics(query: AnalyticsQuery) -> AnalyticsFigures:
+    """The analytics dashboard's figures
+
+    For a period (`today`, `7d`, `30d`, or `custom` with `from` and `to`; days are UTC) and optionally one agent:
+    messages in and out per day, new and resolved conversations, first-response and resolution times (median and
+    90th percentile; the AI's first responses counted separately), the AI's share and handoff rate, messages by
+    weekday and hour, and a row per agent. Read from rollups kept up to date as messages are written."""
+    chosen = analytics.period(query.period, query.start, query.end, query.agent)
+    figures = Analytics.of(analytics.figures(chosen))
+    return AnalyticsFigures(message=f"Analytics for {chosen.start.isoformat()} to {chosen.end.isoformat()}",
+                            data=figures)
