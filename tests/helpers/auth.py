@@ -29,9 +29,11 @@ def password_hash() -> str:
     return hash_password(TEST_PASSWORD)
 
 
-def make_agent(email: str = AGENT_EMAIL, name: str = AGENT_NAME) -> Agent:
-    """The agent with this email (made, with TEST_PASSWORD, when missing). Needs an app context."""
-    return Agent.by_email(email) or accounts.create_agent(email, "", name=name, password_hash=password_hash())
+def make_agent(email: str = AGENT_EMAIL, name: str = AGENT_NAME, role: str | None = None) -> Agent:
+    """The agent with this email (made, with TEST_PASSWORD, when missing; the first one is an admin).
+    Needs an app context."""
+    return Agent.by_email(email) or accounts.create_agent(email, "", name=name, password_hash=password_hash(),
+                                                          role=role)
 
 
 def new_session(app: Flask, agent: Agent) -> tuple[dict[str, Any], str]:

@@ -18,7 +18,7 @@ from mongoengine import NotUniqueError
 
 from ..core.clock import utcnow
 from . import tokens
-from .documents import Agent, AgentSession
+from .documents import ADMIN, AGENT, ROLES, Agent, AgentSession
 from .passwords import DUMMY_HASH, hash_password, password_problem, verify_password
 
 SESSION_KEY = "sid"
@@ -50,10 +50,15 @@ class Principal:
     sent_by: str  # recorded on the messages it sends: the agent's email, or "token:<name>"
     email: str | None = None  # agents only
     session_key: str | None = None  # the AgentSession behind a cookie sign-in
+    role: str = AGENT
 
     @property
     def is_agent(self) -> bool:
         return self.kind == "agent"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
 
 
 def _digest(secret: str) -> str:
@@ -69,8 +74,10 @@ def default_name(email: str) -> str:
     return " ".join(w.capitalize() for w in words if w) or email
 
 
-def create_agent(email: str, password: str, *, name: str | None = None, password_hash: str | None = None) -> Agent:
-    """A new active agent. `password_hash` (tests, imports) skips hashing `password`."""
+def create_agent(email: str, password: str, *, name: str | None = None, password_hash: str | None = None,
+                 role: str | None = None) -> Agent:
+    """A new active agent. `password_hash` (tests, imports) skips hashing `password`. Without a `role`,
+    the first agent (while no active admin exists) is an admin, so the CLI sets up the first admin."""
     email = Agent.normalize_email(email)
     if len(email) > MAX_EMAIL_LENGTH or not EMAIL_RE.fullmatch(email):
         raise AccountError(f"{email!r} is not an email address.")
@@ -82,9 +89,13 @@ def create_agent(email: str, password: str, *, name: str | None = None, password
     name = (name or "").strip() or default_name(email)
     if len(name) > 100:
         raise AccountError("The name must be at most 100 characters.")
+    if role is None:
+        role = AGENT if Agent.any_admin() else ADMIN
+    if role not in ROLES:
+        raise AccountError(f"A role is one of {', '.join(ROLES)}, not {role!r}.")
     if Agent.by_email(email) is not None:
         raise AccountError(f"There is already an agent with the email {email}.")
-    agent = Agent(email=email, name=name, password_hash=password_hash)
+    agent = Agent(email=email, name=name, password_hash=password_hash, role=role)
     try:
         agent.save(force_insert=True)
     except NotUniqueError:
@@ -102,6 +113,8 @@ def find_agent(email: str) -> Agent:
 def set_active(email: str, active: bool) -> Agent:
     """Switch an agent on or off; switching off also ends every session it has."""
     agent = find_agent(email)
+    if not active and agent.is_admin and agent.active and Agent.objects(role=ADMIN, active=True).count() <= 1:
+        raise AccountError(f"{agent.email} is the only admin: make another agent an admin first.")
     agent.set_active(active)
     if not active:
         AgentSession.end_all(agent.pk)
@@ -116,6 +129,17 @@ def set_password(email: str, password: str) -> Agent:
     agent = find_agent(email)
     agent.set_password_hash(hash_password(password))
     AgentSession.end_all(agent.pk)
+    return agent
+
+
+def set_role(email: str, role: str) -> Agent:
+    """Make an agent an admin or a plain agent; the last active admin stays one (someone must manage)."""
+    if role not in ROLES:
+        raise AccountError(f"A role is one of {', '.join(ROLES)}, not {role!r}.")
+    agent = find_agent(email)
+    if agent.is_admin and role != ADMIN and agent.active and Agent.objects(role=ADMIN, active=True).count() <= 1:
+        raise AccountError(f"{agent.email} is the only admin: make another agent an admin first.")
+    agent.set_role(role)
     return agent
 
 
@@ -184,13 +208,13 @@ def from_session() -> Principal | None:
     if agent is None or not agent.active:
         return None
     return Principal(kind="agent", name=agent.name, sent_by=agent.email, email=agent.email,
-                     session_key=record.id)
+                     session_key=record.id, role=agent.role)
 
 
 def from_token(secret: str) -> Principal:
     """The program an API token stands for, or tokens.TokenError."""
     token = tokens.check(secret)
-    return Principal(kind="token", name=token.name, sent_by=f"token:{token.name}")
+    return Principal(kind="token", name=token.name, sent_by=f"token:{token.name}", role=token.role or AGENT)
 
 
 def bearer_token(header: str) -> str:

@@ -8,6 +8,10 @@ from mongoengine import BooleanField, DateTimeField, Document, ObjectIdField, St
 
 from ..core.clock import as_utc, utcnow
 
+ADMIN = "admin"
+AGENT = "agent"
+ROLES = (ADMIN, AGENT)  # admins manage agents, settings, templates, canned replies and tokens; agents work chats
+
 
 class Agent(Document):
     """A person who signs in to the inbox. Only a hash of the password is stored."""
@@ -16,10 +20,11 @@ class Agent(Document):
     name = StringField(required=True, max_length=100)
     password_hash = StringField(required=True)
     active = BooleanField(default=True)
+    role = StringField(default=AGENT, choices=ROLES)
     created_at = DateTimeField(default=utcnow)
     last_sign_in_at = DateTimeField(null=True)
 
-    # strict=False: agents stored with fields this version dropped (`role`) still load.
+    # strict=False: agents stored with fields a version dropped still load.
     meta = {"collection": "agents", "strict": False,
             "indexes": [{"fields": ["email"], "unique": True, "name": "email"}]}
 
@@ -34,6 +39,18 @@ class Agent(Document):
     @classmethod
     def by_id(cls, agent_id: Any) -> Agent | None:
         return cls.objects(pk=agent_id).first()
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
+
+    @classmethod
+    def any_admin(cls) -> bool:
+        return cls.objects(role=ADMIN, active=True).limit(1).first() is not None
+
+    def set_role(self, role: str) -> None:
+        self.role = role
+        self._get_collection().update_one({"_id": self.pk}, {"$set": {"role": role}})
 
     def record_sign_in(self) -> None:
         self.last_sign_in_at = utcnow()
@@ -90,8 +107,10 @@ class ApiToken(Document):
     created_at = DateTimeField(default=utcnow)
     last_used_at = DateTimeField(null=True)
     revoked_at = DateTimeField(null=True)
+    role = StringField(default=AGENT, choices=ROLES)  # what a program with it may do, as for agents
 
-    meta = {"collection": "api_tokens", "indexes": [{"fields": ["name"], "unique": True, "name": "name"}]}
+    meta = {"collection": "api_tokens", "strict": False,
+            "indexes": [{"fields": ["name"], "unique": True, "name": "name"}]}
 
     @property
     def revoked(self) -> bool:
