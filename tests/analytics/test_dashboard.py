@@ -27,6 +27,14 @@ def chart_data(page: Page, key: str) -> dict:
     }""", key)
 
 
+def api(page: Page, query: str) -> dict:
+    """GET /api/analytics as the signed-in admin of the page (its session cookie)."""
+    base = page.url.split("/analytics")[0]
+    response = page.request.get(f"{base}/api/analytics?{query}")
+    assert response.status == 200, response.text()
+    return response.json()["data"]
+
+
 def table(page: Page, selector: str) -> list[list[str]]:
     return page.locator(f"{selector} tbody tr").evaluate_all(
         "rows => rows.map(r => [...r.children].map(c => c.textContent.trim()))")
@@ -49,8 +57,8 @@ def test_the_dashboard_draws_the_known_figures(start_server: Callable[..., LiveS
     expect(page.locator("#chart-messages[data-drawn=true]")).to_be_attached()
     screenshot(page, "analytics.png", docs="analytics.png")
 
-    api = server.api_get(f"/api/analytics?{CUSTOM}")["data"]
-    totals = api["totals"]
+    figures = api(page, CUSTOM)
+    totals = figures["totals"]
     assert card(page, "messages-in") == str(totals["messagesIn"]) == "5"
     assert card(page, "messages-out") == str(totals["messagesOut"]) == "5"
     assert card(page, "new-conversations") == str(totals["newConversations"]) == "3"
@@ -59,12 +67,15 @@ def test_the_dashboard_draws_the_known_figures(start_server: Callable[..., LiveS
     assert totals["aiFirstResponse"]["median"] == 60 and card(page, "ai-first-response") == "1m 00s"
     assert totals["aiShare"] == 0.3333 and card(page, "ai-share") == "33%"
 
-    days = [d["day"] for d in api["daily"]]
+    days = [d["day"] for d in figures["daily"]]
     assert chart_data(page, "messages") == {
-        "labels": days, "sets": [["Received", [d["messagesIn"] for d in api["daily"]]],
-                                 ["Sent", [d["messagesOut"] for d in api["daily"]]]]}
+        "labels": days, "sets": [["Received", [d["messagesIn"] for d in figures["daily"]]],
+                                 ["Sent", [d["messagesOut"] for d in figures["daily"]]]]}
     assert chart_data(page, "conversations") == {
-        "labels": days, "sets": [["New", [2, 1]], ["Resolved", [0, 0]]]}
+        "labels": days, "sets": [["New", [2, 1]], ["Resolved", [2, 0]]]}
+    assert totals["resolution"]["median"] == 4500 and card(page, "resolution") == "1h 15m"
+    assert totals["handoffRate"] == 1.0 and card(page, "handoff-rate") == "100%"
+    assert card(page, "resolved") == "2"
     page.get_by_text("The figures as a table").first.click()
     assert table(page, "#table-messages") == [[FROM, "3", "3"], [TO, "2", "2"]]
     expect(page.locator("#chart-messages")).to_have_attribute(
@@ -78,7 +89,7 @@ def test_the_dashboard_draws_the_known_figures(start_server: Callable[..., LiveS
     rows = {row[0]: row[1:] for row in table(page, "#agents")}
     assert rows == {
         "AI": ["1", "1", "1m 00s", "1m 00s", "0", "—"],
-        AGENT: ["2", "1", "3m 30s", "5m 00s", "0", "—"],
+        AGENT: ["2", "1", "3m 30s", "5m 00s", "2", "1h 15m"],
         "bob@example.test": ["1", "1", "10m 00s", "10m 00s", "0", "—"],
     }
 
@@ -89,7 +100,7 @@ def test_the_dashboard_draws_the_known_figures(start_server: Callable[..., LiveS
     assert card(page, "messages-out") == "2"
     assert card(page, "first-response") == "3m 30s"
     assert chart_data(page, "messages")["sets"] == [["Sent", [2, 0]]]
-    one = server.api_get(f"/api/analytics?{CUSTOM}&agent={AGENT}")["data"]
+    one = api(page, f"{CUSTOM}&agent={AGENT}")
     assert one["totals"]["firstResponse"]["median"] == 210
 
 

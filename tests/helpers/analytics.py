@@ -10,6 +10,8 @@ from flask import Flask
 
 from tests.helpers.app import BUSINESS_NUMBER, PHONE_NUMBER_ID
 from tests.helpers.payloads import NEHA, RAVI
+from webapp.core import bus
+from webapp.inbox.events import ConversationStateChanged
 from webapp.inbox.writes import apply_events, publish
 from webapp.whatsapp.events import Business, MessageEvent
 
@@ -53,10 +55,25 @@ KNOWN = [
 ]
 
 
-def write_known(app: Flask) -> None:
+def conversation(wa_id: str) -> str:
+    return f"{PHONE_NUMBER_ID}:{wa_id}"
+
+
+# As webapp.inbox.writes.set_state publishes them, at known times: the AI hands Ravi to a person, the
+# agent resolves Neha after 30 minutes and Ravi after 2 hours.
+CHANGES = [
+    ConversationStateChanged(conversation(RAVI), "open", "pending", None, None, by="ai", at=at(FROM, "09:02:00")),
+    ConversationStateChanged(conversation(NEHA), "resolved", "open", AGENT, AGENT, by=AGENT, at=at(FROM, "10:30:00")),
+    ConversationStateChanged(conversation(RAVI), "resolved", "open", AGENT, AGENT, by=AGENT, at=at(FROM, "11:00:00")),
+]
+
+
+def write_known(app: Flask, *, changes: bool = True) -> None:
     with app.app_context():
         for event in KNOWN:
             publish(apply_events([event]))
+        if changes:
+            bus.publish(*CHANGES)
 
 
 def timing(count: int, median: float | None, p90: float | None) -> dict[str, Any]:
@@ -64,15 +81,16 @@ def timing(count: int, median: float | None, p90: float | None) -> dict[str, Any
 
 
 EXPECTED_TOTALS = {
-    "messagesIn": 5, "messagesOut": 5, "aiMessagesOut": 1, "newConversations": 3, "resolved": 0,
+    "messagesIn": 5, "messagesOut": 5, "aiMessagesOut": 1, "newConversations": 3, "resolved": 2,
     "answered": 3, "aiAnswered": 1,
     "firstResponse": timing(3, 300.0, 600.0),  # 120, 300, 600
     "aiFirstResponse": timing(1, 60.0, 60.0),
-    "resolution": timing(0, None, None),
-    "aiShare": 0.3333, "handoffs": 0, "handoffRate": 0.0,
+    "resolution": timing(2, 4500.0, 7200.0),  # 30 minutes, 2 hours
+    "aiShare": 0.3333, "handoffs": 1, "handoffRate": 1.0,
 }
 EXPECTED_AGENTS = {
-    AGENT: {"messagesOut": 2, "firstResponse": timing(2, 210.0, 300.0), "answered": 1},
+    AGENT: {"messagesOut": 2, "firstResponse": timing(2, 210.0, 300.0), "answered": 1, "resolved": 2,
+            "resolution": timing(2, 4500.0, 7200.0)},
     BOB: {"messagesOut": 1, "firstResponse": timing(1, 600.0, 600.0), "answered": 1},
     "ai": {"messagesOut": 1, "aiFirstResponse": timing(1, 60.0, 60.0), "answered": 1},
 }

@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 AI = "ai"
 
 
+def _stored_precision(at: datetime) -> datetime:
+    """Milliseconds, as the database keeps times: a replayed change then counts exactly as it did live."""
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
 def day_of(at: datetime) -> str:
     return as_utc(at).date().isoformat()  # type: ignore[union-attr]
 
@@ -117,7 +122,7 @@ def _business_wrote(message: Message, day: str, at: datetime) -> None:
 def fold_state_change(change: StateChange, *, replay: bool = False) -> bool:
     """Count a resolution or a handoff once; False when it was counted already (unless `replay`:
     the rebuild replays the recorded changes)."""
-    at = as_utc(change.at)
+    at = _stored_precision(as_utc(change.at))  # type: ignore[arg-type]
     with write_lock():
         if not replay and not Mark.first_time(change.mark_id, "state", at, change.as_dict()):
             return False
@@ -152,7 +157,9 @@ class Rebuilt:
 
 
 def rebuild() -> Rebuilt:
-    """Recompute every rollup from the stored messages and the recorded state changes, oldest first."""
+    """Recompute every rollup from the stored messages and the recorded state changes, in the order they
+    happened here (a message by when it was stored, `received_at`: the clock the state changes use; its
+    durations still count from WhatsApp's timestamps)."""
     marks = Mark._get_collection()
     changes = [_change_of(doc) for doc in marks.find({"kind": "state"})]
     with write_lock():
@@ -160,8 +167,8 @@ def rebuild() -> Rebuilt:
         Cycle._get_collection().delete_many({})
         marks.delete_many({"kind": "message"})
     timeline: list[tuple[datetime, int, Any]] = []
-    for message in Message.objects(type__ne="reaction").order_by("timestamp", "received_at"):
-        timeline.append((as_utc(message.timestamp), 0, message))  # type: ignore[arg-type]
+    for message in Message.objects(type__ne="reaction").order_by("received_at", "timestamp"):
+        timeline.append((as_utc(message.received_at), 0, message))  # type: ignore[arg-type]
     for change in changes:
         if change is not None:
             timeline.append((as_utc(change.at), 1, change))  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ from flask import Blueprint, request
 
 from .. import analytics, templates_catalog
 from ..analytics.schemas import Analytics, AnalyticsQuery
-from ..auth import sent_by
+from ..auth import guard, sent_by
 from ..core.clock import iso
 from ..core.envelope import PageMeta
 from ..core.errors import APIError
@@ -185,6 +185,7 @@ def create_template_message(query: NoQuery, json: SendTemplate) -> tuple[Message
 @bp.get("/analytics")
 @operation("getAnalytics", tag="analytics", resp=answers(
     HTTP_200=(AnalyticsFigures, "The figures for the period (and agent)."), HTTP_400=None, HTTP_401=None,
+    HTTP_403="Admins only (an admin's session, or a token made with `flask create-token NAME --role admin`).",
     HTTP_429=None, HTTP_503=None))
 def get_analytics(query: AnalyticsQuery) -> AnalyticsFigures:
     """The analytics dashboard's figures
@@ -193,6 +194,8 @@ def get_analytics(query: AnalyticsQuery) -> AnalyticsFigures:
     messages in and out per day, new and resolved conversations, first-response and resolution times (median and
     90th percentile; the AI's first responses counted separately), the AI's share and handoff rate, messages by
     weekday and hour, and a row per agent. Read from rollups kept up to date as messages are written."""
+    if not guard.principal().is_admin:
+        raise APIError(403, guard.ADMINS_ONLY)
     chosen = analytics.period(query.period, query.start, query.end, query.agent)
     figures = Analytics.of(analytics.figures(chosen))
     return AnalyticsFigures(message=f"Analytics for {chosen.start.isoformat()} to {chosen.end.isoformat()}",

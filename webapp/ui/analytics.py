@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from .. import analytics
 from ..analytics.schemas import AnalyticsQuery
+from ..auth.guard import admin_required
 from ..core.errors import AppError
 from ..core.validation import parse, values
 from .routes import bp
@@ -64,6 +65,7 @@ def _charts(figures: dict[str, Any], one_agent: bool) -> dict[str, Any]:
 
 
 @bp.get("/analytics")
+@admin_required
 def analytics_page() -> ResponseReturnValue:
     """The dashboard for a period (the form's GET), optionally one agent's."""
     raw = values(request.args)
