@@ -9,14 +9,14 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from tests.helpers.analytics import AGENT, FROM, TO, write_known
-from tests.helpers.app import LiveServer
+from tests.helpers.app import ROOT, LiveServer
 from tests.helpers.browser import Pages, screenshot
 
 CUSTOM = f"period=custom&from={FROM}&to={TO}"
 
 
 def card(page: Page, name: str) -> str:
-    return page.locator(f"[data-figure={name}] dd").inner_text()
+    return page.locator(f"[data-figure={name}] dd.value").inner_text()
 
 
 def chart_data(page: Page, key: str) -> dict:
@@ -33,6 +33,14 @@ def api(page: Page, query: str) -> dict:
     response = page.request.get(f"{base}/api/analytics?{query}")
     assert response.status == 200, response.text()
     return response.json()["data"]
+
+
+def accessibility_problems(page: Page) -> list[str]:
+    """axe-core's violations on the page (run through the browser's devtools, which the CSP does not apply to)."""
+    page.evaluate((ROOT / "tests" / "helpers" / "vendor" / "axe.min.js").read_text())
+    found = page.evaluate("""async () => (await axe.run()).violations.map(
+        v => `${v.id}: ${v.nodes.map(n => n.target.join(' ') + ' ' + n.failureSummary).join(' / ')}`)""")
+    return list(found)
 
 
 def table(page: Page, selector: str) -> list[list[str]]:
@@ -56,6 +64,8 @@ def test_the_dashboard_draws_the_known_figures(start_server: Callable[..., LiveS
     expect(page.locator(".period-note")).to_contain_text(f"{FROM} to {TO}")
     expect(page.locator("#chart-messages[data-drawn=true]")).to_be_attached()
     screenshot(page, "analytics.png", docs="analytics.png")
+    problems = accessibility_problems(page)
+    assert not problems, "\n".join(problems)
 
     figures = api(page, CUSTOM)
     totals = figures["totals"]
@@ -63,7 +73,8 @@ def test_the_dashboard_draws_the_known_figures(start_server: Callable[..., LiveS
     assert card(page, "messages-out") == str(totals["messagesOut"]) == "5"
     assert card(page, "new-conversations") == str(totals["newConversations"]) == "3"
     assert totals["firstResponse"]["median"] == 300 and card(page, "first-response") == "5m 00s"
-    expect(page.locator("[data-figure=first-response] small")).to_contain_text("90th percentile 10m 00s · 3 replies")
+    expect(page.locator("[data-figure=first-response] dd.detail")).to_contain_text(
+        "90th percentile 10m 00s · 3 replies")
     assert totals["aiFirstResponse"]["median"] == 60 and card(page, "ai-first-response") == "1m 00s"
     assert totals["aiShare"] == 0.3333 and card(page, "ai-share") == "33%"
 
