@@ -26,6 +26,7 @@ from pymongo.errors import DuplicateKeyError
 from ..core.clock import as_utc
 
 DURATIONS_KEPT = 2000
+LOOKUPS_AT_MOST = 40  # `_id` lookups in one read; more ids are read with one `$in`
 DURATION_LISTS = ("frt", "ai_frt", "res")  # human first responses, the AI's, resolutions
 
 
@@ -63,8 +64,12 @@ class DayRollup(Document):
 
     @classmethod
     def read(cls, ids: list[str]) -> list[dict[str, Any]]:
-        """The documents with these ids, one `_id` lookup each (FerretDB runs `$in` over the collection)."""
+        """The documents with these ids: one `_id` lookup each for a few (the usual month); one `$in` for
+        many, which MongoDB answers from the primary key and FerretDB by one pass over the collection
+        (measured on FerretDB: 366 lookups 0.4 s, one `$in` over 950 documents 0.08 s)."""
         collection = cls._get_collection()
+        if len(ids) > LOOKUPS_AT_MOST:
+            return list(collection.find({"_id": {"$in": ids}}))
         return [doc for doc in (collection.find_one({"_id": i}) for i in ids) if doc is not None]
 
 

@@ -108,13 +108,11 @@ def figures(chosen: Period) -> dict[str, Any]:
     if chosen.agent and chosen.agent not in agents:
         agents.append(chosen.agent)
     per_agent: dict[str, Tally] = {a: Tally() for a in agents}
-    agent_docs: dict[str, dict[str, Any]] = {}
-    for day in days:
-        active = (business.get(day) or {}).get("agents") or []
-        wanted = set(active) | ({chosen.agent} if chosen.agent else set())
-        for doc in DayRollup.read([day_id(day, a) for a in sorted(wanted)]):
-            per_agent[doc["agent"]].add(doc)
-            agent_docs[doc["_id"]] = doc
+    wanted = [day_id(day, a) for day in days
+              for a in sorted(set((business.get(day) or {}).get("agents") or []) | ({chosen.agent} - {None}))]
+    agent_docs = {doc["_id"]: doc for doc in DayRollup.read(wanted)}
+    for doc in agent_docs.values():
+        per_agent[doc["agent"]].add(doc)
 
     total = Tally()
     daily = []
