@@ -16,8 +16,8 @@ from typing import Any
 from dotenv import load_dotenv
 from flask import Flask
 
-from . import analytics, api, auth, demo, graph, inbox, media, templates_catalog, ui, webhooks
-from .core import bus, errors, health, jobs
+from . import analytics, api, auth, demo, graph, inbox, leads, media, templates_catalog, ui, webhooks
+from .core import bus, errors, health, jobs, navigation
 from .core.config import ConfigError, Settings
 from .core.db import DatabaseUnavailable, connect, share_write_lock
 from .core.extensions import init_socketio, socketio
@@ -29,7 +29,7 @@ from .ui import push
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = (*inbox.DOCUMENTS, *webhooks.DOCUMENTS, *auth.DOCUMENTS, *graph.DOCUMENTS,
-             *templates_catalog.DOCUMENTS, *analytics.DOCUMENTS)
+             *templates_catalog.DOCUMENTS, *leads.DOCUMENTS, *analytics.DOCUMENTS)
 
 # Eventlet is in maintenance mode; the async mode is a setting (SOCKETIO_ASYNC_MODE=threading works).
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
@@ -67,10 +67,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     jobs.init_app(app, settings.REDIS_URL)  # RQ workers, or this process without Redis
     init_security(app, settings)  # after Socket.IO: ProxyFix wraps its middleware too
     init_rate_limits(app)
+    navigation.init_app(app)  # the pages' top bar; each package adds its page
 
     events = bus.init_app(app)
     media.subscribe(events)  # first: a new bubble already shows its file as being fetched
     push.subscribe(events)  # every change reaches every open browser
+    leads.subscribe(events)  # a customer who shows intent becomes a lead
     if settings.SIMULATE_DELIVERY and not settings.WHATSAPP_ACCESS_TOKEN:
         delivery.subscribe(events)  # demo mode: app-sent messages get delivered and read
     analytics.subscribe(events)  # the dashboard's rollups, counted as messages are written
@@ -89,6 +91,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     demo.register_cli(app)
     templates_catalog.register_cli(app)
     analytics.register_cli(app)
+    navigation.add_page(app, "Analytics", "ui.analytics_page", admin_only=True)
     apply_limits(app, api=api.bp, webhook=webhooks.bp)  # last: after every blueprint (the sign-in view too)
     return app
 

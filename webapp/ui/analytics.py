@@ -83,7 +83,8 @@ def analytics_page() -> ResponseReturnValue:
     figures = analytics.figures(chosen)
     agents = [row["agent"] for row in figures["agents"]]
     return render_template(
-        "analytics.html", figures=figures, totals=figures["totals"], query=query, chosen=chosen, notice=notice,
+        "analytics.html", page_title="Analytics", figures=figures, totals=figures["totals"], query=query,
+        chosen=chosen, notice=notice,
         periods=PERIOD_NAMES, agents=agents, charts=_charts(figures, bool(chosen.agent)),
         heat=_heat(figures["heatmap"]["cells"]), duration=duration, share=share, agent_label=agent_label,
     ), status
