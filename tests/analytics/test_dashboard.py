@@ -52,10 +52,12 @@ def test_the_dashboard_draws_the_known_figures(start_server: Callable[..., LiveS
                                                pages: Pages) -> None:
     server = start_server()
     write_known(make_app())
-    page = pages.open(f"{server.url}/")  # signed in: the session cookie
-    page.get_by_role("link", name="Analytics").click()
+    page = pages.open(f"{server.url}/")  # signed in (an admin: the first agent), its session cookie
+    page.goto(f"{server.url}/admin")
+    page.get_by_role("navigation", name="Pages").get_by_role("link", name="Analytics").click()
     expect(page).to_have_url(f"{server.url}/analytics")
-    expect(page.get_by_role("heading", name="Analytics")).to_be_visible()
+    expect(page.get_by_role("heading", name="Analytics", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Analytics")).to_have_attribute("aria-current", "page")
 
     page.get_by_label("Period", exact=True).select_option("custom")
     page.get_by_label("From", exact=True).fill(FROM)

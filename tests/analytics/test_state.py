@@ -76,7 +76,9 @@ def test_admins_only(app: Flask) -> None:
     refused = client.get("/api/analytics")
     assert refused.status_code == 403 and refused.get_json()["status"] == "error"
     assert client.get("/analytics").status_code == 403
-    assert "Analytics" not in client.get("/").get_data(as_text=True)
+    account = client.get("/account")
+    assert account.status_code == 200 and 'aria-label="Pages"' in account.get_data(as_text=True)
+    assert "Analytics" not in account.get_data(as_text=True)  # not in the top bar either
     anonymous = app.test_client(anonymous=True)
     assert anonymous.get("/api/analytics", headers={"Authorization": f"Bearer {agent_token}"}).status_code == 403
     assert anonymous.get("/api/analytics", headers={"Authorization": f"Bearer {admin_token}"}).status_code == 200
