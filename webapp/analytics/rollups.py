@@ -64,6 +64,15 @@ class StateChange:
     def mark_id(self) -> str:
         return f"s:{self.conversation_id}:{iso(self.at)}:{self.previous_status}>{self.status}"
 
+    @property
+    def resolves(self) -> bool:
+        return self.status == "resolved" and self.previous_status != "resolved"
+
+    @property
+    def hands_off(self) -> bool:
+        """The AI gives the conversation to a person."""
+        return self.previous_status == "pending" and self.status == "open" and self.by == AI
+
     def as_dict(self) -> dict[str, Any]:
         return {"conversation_id": self.conversation_id, "status": self.status,
                 "previous_status": self.previous_status, "assignee": self.assignee, "by": self.by}
@@ -121,14 +130,16 @@ def _business_wrote(message: Message, day: str, at: datetime) -> None:
 
 def fold_state_change(change: StateChange, *, replay: bool = False) -> bool:
     """Count a resolution or a handoff once; False when it was counted already (unless `replay`:
-    the rebuild replays the recorded changes)."""
+    the rebuild replays the recorded changes). Other changes (an assignment, a reopening) count nothing."""
+    if not (change.resolves or change.hands_off):
+        return False
     at = _stored_precision(as_utc(change.at))  # type: ignore[arg-type]
     with write_lock():
         if not replay and not Mark.first_time(change.mark_id, "state", at, change.as_dict()):
             return False
         day = day_of(at)
         who = change.by if change.by and change.by != "system" else change.assignee
-        if change.status == "resolved" and change.previous_status != "resolved":
+        if change.resolves:
             started = Cycle.close(change.conversation_id)
             DayRollup.add(day, None, {"resolved": 1}, active=who)
             if who:
@@ -138,7 +149,7 @@ def fold_state_change(change: StateChange, *, replay: bool = False) -> bool:
                 DayRollup.add_duration(day, None, "res", seconds)
                 if who:
                     DayRollup.add_duration(day, who, "res", seconds)
-        elif change.previous_status == "pending" and change.status == "open" and change.by == AI:
+        else:
             DayRollup.add(day, None, {"handoffs": 1})
             DayRollup.add(day, AI, {"handoffs": 1})
     return True
