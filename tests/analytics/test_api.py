@@ -6,7 +6,19 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.helpers.analytics import AGENT, EXPECTED_AGENTS, EXPECTED_TOTALS, FROM, KNOWN, TO, write_known
+from tests.helpers.analytics import (
+    AGENT,
+    EXPECTED_AGENTS,
+    EXPECTED_TOTALS,
+    FROM,
+    KNOWN,
+    TO,
+    at,
+    customer,
+    reply,
+    write_known,
+)
+from webapp.analytics import documents
 from webapp.analytics.documents import DayRollup
 from webapp.core import bus
 from webapp.inbox.events import MessageStored
@@ -98,3 +110,23 @@ def test_bad_queries_are_refused_by_name(client: FlaskClient) -> None:
 def test_needs_sign_in(app: Flask) -> None:
     response = app.test_client(anonymous=True).get("/api/analytics")
     assert response.status_code == 401
+
+
+def test_a_conversation_the_business_starts_is_new_once(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        publish(apply_events([reply("wamid.T1", "919900022222", at(FROM, "08:00:00"), AGENT)]))  # a template
+        publish(apply_events([customer("wamid.T2", "919900022222", at(FROM, "08:30:00"), "Dev")]))
+    totals = figures(client)["totals"]
+    assert (totals["newConversations"], totals["messagesIn"], totals["messagesOut"]) == (1, 1, 1)
+    assert totals["answered"] == 0  # the customer's message waits for a reply
+
+
+def test_durations_kept_are_bounded_and_still_counted(app: Flask, client: FlaskClient, monkeypatch) -> None:
+    monkeypatch.setattr(documents, "DURATIONS_KEPT", 2)
+    with app.app_context():
+        for n, wa_id in enumerate(("919900033301", "919900033302", "919900033303")):
+            publish(apply_events([customer(f"wamid.K{n}", wa_id, at(FROM, "12:00:00"), "K")]))
+            publish(apply_events([reply(f"wamid.L{n}", wa_id, at(FROM, f"12:0{n + 1}:00"), AGENT)]))
+        kept = DayRollup._get_collection().find_one({"_id": FROM})
+    assert kept["frt"] == [60, 120] and kept["frt_n"] == 3
+    assert figures(client)["totals"]["firstResponse"] == {"count": 3, "median": 90.0, "p90": 120.0}

@@ -81,17 +81,22 @@ class Cycle(Document):
     meta = {"collection": "analytics_cycles", "strict": False}
 
     @classmethod
-    def customer_wrote(cls, conversation_id: str, at: datetime) -> bool:
-        """Open a cycle at `at` unless one is open (an earlier message arriving late moves its start).
-        True when this is the conversation's first message seen."""
-        collection = cls._get_collection()
+    def first_seen(cls, conversation_id: str) -> bool:
+        """Record the conversation (no cycle open); True when it was not known: its first message."""
         try:
-            created = collection.update_one(
+            return cls._get_collection().update_one(
                 {"_id": conversation_id},
                 {"$setOnInsert": {"start": None, "human": False, "ai": False, "answered": False}},
                 upsert=True).upserted_id is not None
         except DuplicateKeyError:
-            created = False
+            return False
+
+    @classmethod
+    def customer_wrote(cls, conversation_id: str, at: datetime) -> bool:
+        """Open a cycle at `at` unless one is open (an earlier message arriving late moves its start).
+        True when this is the conversation's first message seen."""
+        collection = cls._get_collection()
+        created = cls.first_seen(conversation_id)
         opened = collection.update_one({"_id": conversation_id, "start": None},
                                        {"$set": {"start": at, "human": False, "ai": False, "answered": False}})
         if not opened.modified_count:

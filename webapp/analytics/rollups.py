@@ -9,7 +9,7 @@ What is counted:
 - every stored message: `in` (from the customer) or `out` (sent: by an agent, an API token, the AI,
   or from outside this app), its hour (received messages on the business's day; sent ones on the
   sender's day);
-- a conversation's first message ever: a new conversation;
+- a conversation's first message ever, whoever wrote it: a new conversation;
 - a cycle opens with the customer's first unanswered message and closes when the conversation is
   resolved; its first reply by a person is a first-response time, its first reply by the AI an
   AI first-response time (counted separately), on the day of the reply; the first reply of any
@@ -105,7 +105,9 @@ def _customer_wrote(message: Message, day: str, at: datetime) -> None:
 def _business_wrote(message: Message, day: str, at: datetime) -> None:
     agent = message.sent_by_app or None  # None: sent from outside this app (WhatsApp on the phone)
     by_ai = agent == AI
-    DayRollup.add(day, None, {"out": 1, **({"out_ai": 1} if by_ai else {})}, active=agent)
+    new = Cycle.first_seen(message.conversation_id)  # the business wrote first (a template)
+    DayRollup.add(day, None, {"out": 1, **({"out_ai": 1} if by_ai else {}), **({"new": 1} if new else {})},
+                  active=agent)
     if agent:
         DayRollup.add(day, agent, {"out": 1, hour_key(at): 1, **({"out_ai": 1} if by_ai else {})})
     before = Cycle.answer(message.conversation_id, by_ai)
