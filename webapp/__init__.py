@@ -80,6 +80,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(ui.bp)
+    app.register_blueprint(ui.leads_bp)
+    navigation.add_page(app, "Leads", "leads_ui.leads")
     app.register_blueprint(media.bp)
     media.init_sending(app)  # before auth.init_app: the upload routes' size limit is set before the body is read
     app.register_blueprint(health.bp)

@@ -3,7 +3,6 @@ CSV export of the current filter. Routes on the API blueprint (webapp/api/routes
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
 from typing import ClassVar, Literal
 
 from flask import Response, stream_with_context
@@ -11,61 +10,18 @@ from pydantic import Field, field_validator
 
 from ..auth import sent_by
 from ..auth.documents import Agent
-from ..core.clock import as_utc, iso
+from ..core.clock import iso
 from ..core.envelope import Success
 from ..core.errors import NotFound
 from ..core.openapi import answers, operation
 from ..core.shapes import Shape
-from ..core.validation import Lenient, Strict, problem, text, whole_number
+from ..core.validation import Lenient, Strict, problem
 from ..leads import capture, export, queries
 from ..leads.documents import Lead
-from ..leads.queries import LeadFilter
-from ..leads.schemas import LeadNote, LeadShape, Stage
+from ..leads.schemas import Email, LeadName, LeadNote, LeadShape, LeadsQuery, NoteText, ProposalId, Stage, Tag
 from ..whatsapp.numbers import WaId
 from .models import NoQuery
 from .routes import bp
-
-DAY = text(required=False, max_length=10, pattern=r"\d{4}-\d{2}-\d{2}", pattern_problem="must be a date: YYYY-MM-DD")
-Email = text(required=False, max_length=254, normalize=str.lower)
-SearchText = text(required=False, max_length=100)
-NoteText = text(max_length=4000)
-Tag = text(max_length=40)
-LeadName = text(required=False, max_length=100)
-ProposalId = text(max_length=32, pattern="[0-9a-f]+", pattern_problem="must be a proposal id")
-PageSize = whole_number(1, 200)
-PageNumber = whole_number(1, 100000)
-
-
-class LeadsQuery(Strict):
-    what: ClassVar[str] = "query"
-    location: ClassVar[str] = "query"
-
-    q: SearchText = Field(None, description="Part of the name, number or email.")
-    stage: Stage | None = Field(None, description="Only leads at this stage.")
-    tag: SearchText = Field(None, description="Only leads with this tag.")
-    owner: Email = Field(None, description='Only leads this agent owns (their email), or "none": nobody\'s.')
-    from_: DAY = Field(None, alias="from", description="Made on or after this day (UTC).")
-    to: DAY = Field(None, description="Made on or before this day (UTC).")
-    limit: PageSize = Field(50, description="Leads per page.")
-    page: PageNumber = Field(1, description="Which page, from 1.")
-
-    @field_validator("from_", "to")
-    @classmethod
-    def real_day(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                date.fromisoformat(value)
-            except ValueError:
-                raise problem("must be a date: YYYY-MM-DD") from None
-        return value
-
-    def filter(self) -> LeadFilter:
-        def day(value: str | None) -> datetime | None:
-            return as_utc(datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), time())) if value else None
-
-        until = day(self.to)
-        return LeadFilter(q=self.q, stage=self.stage, tag=self.tag, owner=self.owner, since=day(self.from_),
-                          until=until + timedelta(days=1) if until else None)
 
 
 class ExportQuery(LeadsQuery):

@@ -1,16 +1,75 @@
-"""A lead as the API answers it (declared once: the routes build it, /openapi.json describes it)."""
+"""A lead as the API answers it, and the filters the API and the Leads page read (declared once: the routes build
+them, /openapi.json describes them)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import date, datetime, time, timedelta
+from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, field_validator
 
-from ..core.clock import iso
+from ..core.clock import as_utc, iso
 from ..core.shapes import Shape
+from ..core.validation import Strict, problem, text, whole_number
 from .documents import Lead
+from .queries import LeadFilter
 
 Stage = Literal["new", "contacted", "qualified", "proposal", "won", "lost"]
+
+DAY = text(required=False, max_length=10, pattern=r"\d{4}-\d{2}-\d{2}", pattern_problem="must be a date: YYYY-MM-DD")
+Email = text(required=False, max_length=254, normalize=str.lower)
+SearchText = text(required=False, max_length=100)
+NoteText = text(max_length=4000)
+Tag = text(max_length=40)
+LeadName = text(required=False, max_length=100)
+ProposalId = text(max_length=32, pattern="[0-9a-f]+", pattern_problem="must be a proposal id")
+PageSize = whole_number(1, 200)
+PageNumber = whole_number(1, 100000)
+
+
+class LeadsQuery(Strict):
+    what: ClassVar[str] = "query"
+    location: ClassVar[str] = "query"
+
+    q: SearchText = Field(None, description="Part of the name, number or email.")
+    stage: Stage | None = Field(None, description="Only leads at this stage.")
+    tag: SearchText = Field(None, description="Only leads with this tag.")
+    owner: Email = Field(None, description='Only leads this agent owns (their email), or "none": nobody\'s.')
+    from_: DAY = Field(None, alias="from", description="Made on or after this day (UTC).")
+    to: DAY = Field(None, description="Made on or before this day (UTC).")
+    limit: PageSize = Field(50, description="Leads per page.")
+    page: PageNumber = Field(1, description="Which page, from 1.")
+
+    @field_validator("stage", mode="before")
+    @classmethod
+    def any_stage(cls, value: object) -> object:
+        return None if value == "" else value  # the page's "Any"
+
+    @field_validator("from_", "to")
+    @classmethod
+    def real_day(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise problem("must be a date: YYYY-MM-DD") from None
+        return value
+
+    def filter(self) -> LeadFilter:
+        def day(value: str | None) -> datetime | None:
+            return as_utc(datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), time())) if value else None
+
+        until = day(self.to)
+        return LeadFilter(q=self.q, stage=self.stage, tag=self.tag, owner=self.owner, since=day(self.from_),
+                          until=until + timedelta(days=1) if until else None)
+
+
+
+class LeadsPageQuery(LeadsQuery):
+    """The Leads page's filters: as the API's, but a name the page does not know is ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
 
 
 class Proposal(Shape):
