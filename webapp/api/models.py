@@ -11,6 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import ConfigDict, Field, PlainValidator, ValidationInfo, WithJsonSchema, field_validator
 from werkzeug.datastructures import FileStorage
 
+from ..analytics.schemas import Analytics
 from ..core.envelope import PageMeta, Success
 from ..core.shapes import Shape
 from ..core.validation import Strict, problem, text, whole_number
@@ -202,3 +203,8 @@ class DocumentsQuery(Strict):
 class DocumentPage(Success):
     data: list[ReceivedDocument]
     meta: PageMeta
+# --- analytics ------------------------------------------------------------------------------------------------
+
+
+class AnalyticsFigures(Success):
+    data: Analytics

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from .. import templates_catalog
-from ..auth import sent_by
+from .. import analytics, templates_catalog
+from ..analytics.schemas import Analytics, AnalyticsQuery
+from ..auth import guard, sent_by
 from ..core.clock import iso
 from ..core.envelope import PageMeta
 from ..core.errors import APIError
@@ -19,6 +20,7 @@ from ..media import sending as media_sending
 from ..ocr import queries as ocr
 from ..ocr.schemas import ReceivedDocument, as_date, as_flag
 from .models import (
+    AnalyticsFigures,
     ConversationPage,
     ConversationRead,
     ConversationsQuery,
@@ -200,3 +202,21 @@ def list_documents(query: DocumentsQuery) -> DocumentPage:
     data = [ReceivedDocument.of(f, names.get(f.conversation_id)) for f in files]
     meta = PageMeta(has_more=has_more, before=files[-1].id if has_more and files else None, count=len(files))
     return DocumentPage(message=f"{len(data)} document(s)", data=data, meta=meta)
+@bp.get("/analytics")
+@operation("getAnalytics", tag="analytics", resp=answers(
+    HTTP_200=(AnalyticsFigures, "The figures for the period (and agent)."), HTTP_400=None, HTTP_401=None,
+    HTTP_403="Admins only (an admin's session, or a token made with `flask create-token NAME --role admin`).",
+    HTTP_429=None, HTTP_503=None))
+def get_analytics(query: AnalyticsQuery) -> AnalyticsFigures:
+    """The analytics dashboard's figures
+
+    For a period (`today`, `7d`, `30d`, or `custom` with `from` and `to`; days are UTC) and optionally one agent:
+    messages in and out per day, new and resolved conversations, first-response and resolution times (median and
+    90th percentile; the AI's first responses counted separately), the AI's share and handoff rate, messages by
+    weekday and hour, and a row per agent. Read from rollups kept up to date as messages are written."""
+    if not guard.principal().is_admin:
+        raise APIError(403, guard.ADMINS_ONLY)
+    chosen = analytics.period(query.period, query.start, query.end, query.agent)
+    figures = Analytics.of(analytics.figures(chosen))
+    return AnalyticsFigures(message=f"Analytics for {chosen.start.isoformat()} to {chosen.end.isoformat()}",
+                            data=figures)
