@@ -60,16 +60,20 @@ class Pages:
         self.websockets: list[str] = []
 
     def open(self, url: str, *, viewport: dict[str, int] = DESKTOP, timezone: str = "UTC",
-             signed_in: bool = True) -> Page:
+             signed_in: bool = True, init_script: str | None = None, touch: bool = False) -> Page:
         """A page at `url`, signed in as the server's test agent (its session cookie) unless
-        `signed_in=False`; a signed-in page is returned once its Socket.IO client is connected."""
-        context = self.browser.new_context(viewport=viewport, locale="en-US", timezone_id=timezone)
+        `signed_in=False`; a signed-in page is returned once its Socket.IO client is connected.
+        `init_script` runs before the page's own scripts; `touch` makes a touch-screen device."""
+        context = self.browser.new_context(viewport=viewport, locale="en-US", timezone_id=timezone,
+                                           has_touch=touch, is_mobile=touch)
         context.set_default_timeout(8000)
         self.contexts.append(context)
         if signed_in:
             self.sign_in(context, url)
         context.add_init_script("window.cspViolations = []; document.addEventListener('securitypolicyviolation', "
                                 "e => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`))")
+        if init_script:
+            context.add_init_script(init_script)
         page = context.new_page()
         page.on("websocket", lambda ws: self.websockets.append(ws.url))
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
