@@ -398,13 +398,13 @@
 
   const app = $("#app");
   const icon = $('link[rel="icon"]');
-  const plainIcon = icon?.href;
+  const plainIcon = icon?.getAttribute("href");
   let unreadTotal = Number(app?.dataset.unreadTotal || 0);
   function showUnread(total = unreadTotal) {
     unreadTotal = total;
     const title = document.title.replace(/^\(\d+\) /, "");
     document.title = total > 0 ? `(${total}) ${title}` : title;
-    if (icon && app?.dataset.faviconUnread) icon.href = total > 0 ? app.dataset.faviconUnread : plainIcon;
+    if (icon && app?.dataset.faviconUnread) icon.setAttribute("href", total > 0 ? app.dataset.faviconUnread : plainIcon);
   }
 
   const soundButton = $("#sound-button");

@@ -59,7 +59,7 @@ def test_a_message_arriving_while_scrolled_up_shows_a_pill_and_the_view_stays(st
                            for i in range(40))))
     page = pages.open(f"{server.url}/c/{RAVI}")
     expect(page.locator("#message-list [data-message-id]")).to_have_count(40)
-    pill = page.get_by_role("button", name="new message")
+    pill = page.locator("#new-messages")
     expect(pill).to_be_hidden()
 
     anchor = bubble(page, ids[10])

@@ -80,6 +80,7 @@ def test_keyboard_send_then_ticks_go_sent_delivered_read(start_server: StartServ
 
     page.keyboard.press("Tab")  # the skip link
     expect(page.get_by_role("link", name="Skip to the chat")).to_be_focused()
+    page.keyboard.press("Tab")  # the header's bell: turn on notifications
     page.keyboard.press("Tab")  # the header's sound switch
     page.keyboard.press("Tab")  # the header's sign-out button
     expect(page.get_by_role("button", name="Sign out")).to_be_focused()
