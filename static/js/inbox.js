@@ -510,7 +510,7 @@
   // --- the composer: errors the agent can act on, a count near the limit ------------------------
 
   function touchFirst() {
-    return window.matchMedia("(pointer: coarse)").matches || navigator.maxTouchPoints > 0;
+    return window.matchMedia("(pointer: coarse)").matches; // a touch screen is the main pointer
   }
 
   function showSendError(xhr) {
