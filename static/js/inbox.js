@@ -149,6 +149,13 @@
   }
 
   function catchUp() {
+    const unreadUrl = $("#app")?.dataset.unreadUrl;
+    if (unreadUrl) {
+      fetch(unreadUrl, { headers: { Accept: "application/json" } })
+        .then((response) => (response.ok ? response.json() : null))
+        .then((body) => { if (body) { unread = body.unread; showUnread(); } })
+        .catch(() => {});
+    }
     const list = $("#conversation-list");
     if (list) {
       const query = $("#search")?.value.trim() || "";
@@ -386,7 +393,7 @@
 
   socket.on("conversation:update", (conversation) => {
     placeRow(conversation.html, conversation.wa_id);
-    if (typeof conversation.unreadTotal === "number") showUnread(conversation.unreadTotal);
+    if (typeof conversation.unreadCount === "number") countUnread(conversation.wa_id, conversation.unreadCount);
   });
 
   socket.on("whatsapp:status", (update) => {
@@ -399,9 +406,18 @@
   const app = $("#app");
   const icon = $('link[rel="icon"]');
   const plainIcon = icon?.getAttribute("href");
-  let unreadTotal = Number(app?.dataset.unreadTotal || 0);
-  function showUnread(total = unreadTotal) {
-    unreadTotal = total;
+  // Unread messages per contact: from the page, then from every pushed row (and again after a reconnect).
+  let unread = {};
+  try {
+    unread = JSON.parse(app?.dataset.unread || "{}");
+  } catch { /* shown without a count */ }
+  function countUnread(waId, count) {
+    if (count > 0) unread[waId] = count;
+    else delete unread[waId];
+    showUnread();
+  }
+  function showUnread() {
+    const total = Object.values(unread).reduce((sum, n) => sum + n, 0);
     const title = document.title.replace(/^\(\d+\) /, "");
     document.title = total > 0 ? `(${total}) ${title}` : title;
     if (icon && app?.dataset.faviconUnread) icon.setAttribute("href", total > 0 ? app.dataset.faviconUnread : plainIcon);

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from flask.testing import FlaskClient
 from playwright.sync_api import expect
 
 from tests.helpers.app import LiveServer
@@ -149,3 +150,13 @@ def test_a_sound_plays_for_new_messages_when_switched_on(start_server: StartServ
 
     page.reload()  # the choice is remembered
     expect(page.get_by_role("button", name="Sound for new messages")).to_have_attribute("aria-pressed", "true")
+
+
+def test_unread_counts_for_a_reconnecting_page(client: FlaskClient) -> None:
+    client.post("/webhook", json=inbound(text("One", timestamp=now(-5)), text("Two", timestamp=now(-4))))
+    client.post("/webhook", json=inbound(text("Hi", sender=NEHA, timestamp=now()), name="Neha Joshi", wa_id=NEHA))
+    assert client.get("/ui/unread").get_json() == {"unread": {RAVI: 2, NEHA: 1}}
+    client.post(f"/api/conversations/{RAVI}/read")
+    assert client.get("/ui/unread").get_json() == {"unread": {NEHA: 1}}
+    page = client.get("/")
+    assert f'data-unread="{{&#34;{NEHA}&#34;: 1}}"' in page.text

@@ -140,10 +140,13 @@ class Conversation(Document):
         return list(cls.objects(filters).order_by("-last_message_at", "-id").limit(limit))
 
     @classmethod
-    def unread_total(cls) -> int:
-        """Unread messages across every conversation (the tab title's count): one scan of the
-        conversations, which are far fewer than the messages."""
-        return sum(c.unread_count or 0 for c in cls.objects(unread_count__gt=0).only("unread_count"))
+    def unread_counts(cls) -> dict[str, int]:
+        """Unread messages per contact (the tab title's total): one scan of the conversations, made
+        when a page loads or reconnects; pushed row updates keep the page's copy current."""
+        counts: dict[str, int] = {}
+        for c in cls.objects(unread_count__gt=0).only("wa_id", "unread_count"):
+            counts[c.wa_id] = counts.get(c.wa_id, 0) + (c.unread_count or 0)
+        return counts
 
     # --- writes (each one atomic, addressed by _id) -------------------------------------------
 

@@ -54,8 +54,8 @@ def search_messages(conversation: Conversation, query: str, limit: int = 50) -> 
     return Message.search(conversation.id, query, limit)
 
 
-def unread_total() -> int:
-    return Conversation.unread_total()
+def unread_counts() -> dict[str, int]:
+    return Conversation.unread_counts()
 
 
 def message_page(conversation: Conversation, *, limit: int = DEFAULT_PAGE, before_id: str | None = None) -> MessagePage:

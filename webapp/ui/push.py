@@ -103,8 +103,7 @@ def push_conversation(event: ConversationChanged) -> None:
     if conversation is None:
         return
     shape = Conversation.of(conversation).model_dump(mode="json")
-    socketio.emit("conversation:update", {**shape, "html": _html(views.render_row, conversation),
-                                          "unreadTotal": documents.Conversation.unread_total()})
+    socketio.emit("conversation:update", {**shape, "html": _html(views.render_row, conversation)})
 
 
 def push_whatsapp_status(event: TokenStatusChanged) -> None:

@@ -80,7 +80,7 @@ def _page(chat: views.Chat | None, **context: Any) -> str:
     query = _search_text()
     return render_template(
         "inbox.html", chat=chat, business_initials=views.initials(current_app.config["BUSINESS_NAME"]),
-        whatsapp=views.whatsapp_status(), unread_total=queries.unread_total(),
+        whatsapp=views.whatsapp_status(), unread_counts=queries.unread_counts(),
         **_list(query), **context,
     )
 
@@ -116,6 +116,12 @@ def chat(wa_id: str) -> ResponseReturnValue:
     if _partial():
         return render_template("partials/_chat.html", chat=view, partial=True)
     return _page(view)
+
+
+@bp.get("/ui/unread")
+def unread_counts() -> ResponseReturnValue:
+    """Unread messages per contact, for the tab's title after a reconnect (pushed rows keep it current)."""
+    return {"unread": queries.unread_counts()}
 
 
 @bp.get("/ui/conversations")
