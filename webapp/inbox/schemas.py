@@ -207,7 +207,8 @@ class Conversation(Shape):
 
 SearchText = text(required=False, max_length=100)
 MessageCursor = text(required=False, max_length=256)
-SEARCH = "Only conversations whose contact name (any case) or number contains this text."
+SEARCH = ("Only conversations whose contact name (any case or accents), number (digits, also typed with + or "
+          "spaces) or a message's text contains this text.")
 MESSAGE_CURSOR = "Paging cursor: the `meta.before` of the previous page (a message id)."
 CONVERSATION_CURSOR = "Paging cursor: the `meta.before` of the previous page (a contact's wa_id)."
 

@@ -20,7 +20,7 @@ from ..inbox.schemas import ContactPath
 from ..media import sending as media_sending
 from ..ocr import queries as ocr
 from ..ocr.schemas import as_date, as_flag
-from . import views
+from . import formatting, views
 from .schemas import (
     AttachmentForm,
     ComposerForm,
@@ -40,6 +40,17 @@ LIST_PAGE = 50
 @bp.record_once
 def _enable_htmx(state: BlueprintSetupState) -> None:
     Htmx(state.app)  # request.htmx: which requests want a partial
+
+
+@bp.app_template_filter("rich")
+def _rich(text: str | None) -> Any:
+    """A message's text with WhatsApp's formatting and clickable links (webapp.ui.formatting)."""
+    return formatting.rich_text(text)
+
+
+@bp.app_template_test("long_text")
+def _long_text(text: str | None) -> bool:
+    return formatting.is_long(text)
 
 
 def _partial() -> bool:
@@ -82,7 +93,7 @@ def _page(chat: views.Chat | None, **context: Any) -> str:
     query = _search_text()
     return render_template(
         "inbox.html", chat=chat, business_initials=views.initials(current_app.config["BUSINESS_NAME"]),
-        whatsapp=views.whatsapp_status(),
+        whatsapp=views.whatsapp_status(), unread_counts=queries.unread_counts(),
         **_list(query), **context,
     )
 
@@ -108,11 +119,22 @@ def index() -> ResponseReturnValue:
 @bp.get("/c/<wa_id>")
 def chat(wa_id: str) -> ResponseReturnValue:
     """Open a conversation (a GET changes nothing: the page's script marks it read with a POST)."""
-    conversation = queries.get_conversation(_wa_id())
+    try:
+        number = _wa_id()
+    except AppError:
+        raise NotFound(f"There is no chat at this address: “{wa_id[:40]}” is not a WhatsApp number. "
+                       "Pick a chat on the left.") from None
+    conversation = queries.get_conversation(number)
     view = views.chat(conversation, queries.message_page(conversation))
     if _partial():
         return render_template("partials/_chat.html", chat=view, partial=True)
     return _page(view)
+
+
+@bp.get("/ui/unread")
+def unread_counts() -> ResponseReturnValue:
+    """Unread messages per contact, for the tab's title after a reconnect (pushed rows keep it current)."""
+    return {"unread": queries.unread_counts()}
 
 
 @bp.get("/ui/conversations")
@@ -129,6 +151,16 @@ def messages(wa_id: str) -> ResponseReturnValue:
     conversation = queries.get_conversation(_wa_id())
     page = queries.message_page(conversation, before_id=args.before)
     return render_template("partials/_message_page.html", chat=views.chat(conversation, page))
+
+
+@bp.get("/c/<wa_id>/search")
+def chat_search(wa_id: str) -> ResponseReturnValue:
+    """The chat's own search box: its messages whose text contains `q` (accents and case aside), newest first."""
+    query = parse(PageQuery, request.args).q or ""
+    conversation = queries.get_conversation(_wa_id())
+    found = queries.search_messages(conversation, query) if query.strip() else []
+    return render_template("partials/_chat_search.html", query=query.strip(), name=views.row(conversation).name,
+                           results=views.bubbles(found, conversation.contact_name))
 
 
 def _composer_error(exc: AppError) -> ResponseReturnValue:
