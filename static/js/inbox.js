@@ -103,6 +103,7 @@
     const old = $(`[data-wa-id="${CSS.escape(waId)}"]`, list);
     if (old && timeOf(old) > timeOf(row)) return; // an older state, overtaken
     if (!old && $("#search")?.value.trim()) return; // not among the search results shown
+    const hadFocus = Boolean(old && old.contains(document.activeElement));
     old?.remove();
     $(".list-empty", list)?.remove();
     const next = $$("[data-wa-id]", list).find((other) => timeOf(other) <= timeOf(row));
@@ -112,6 +113,7 @@
     htmx.process(row);
     localizeTimes(row);
     markActiveRow();
+    if (hadFocus) $(".row-link", row)?.focus(); // a row updated under the keyboard keeps the focus
   }
 
   // --- the open chat ------------------------------------------------------------------------------
