@@ -85,6 +85,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)  # default deny: every route but auth.guard.PUBLIC_ENDPOINTS needs sign-in
     errors.register_error_handlers(app)
     webhooks.register_cli(app)
+    jobs.every(app, "webhooks.sweep", settings.WEBHOOK_SWEEP_SECONDS, webhooks.sweep_deliveries)
     demo.register_cli(app)
     templates_catalog.register_cli(app)
     apply_limits(app, api=api.bp, webhook=webhooks.bp)  # last: after every blueprint (the sign-in view too)
