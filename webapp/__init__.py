@@ -17,7 +17,7 @@ from dotenv import load_dotenv
 from flask import Flask
 
 from . import api, auth, demo, graph, inbox, media, templates_catalog, ui, webhooks
-from .core import bus, errors, health, jobs
+from .core import bus, errors, health, jobs, navigation
 from .core.config import ConfigError, Settings
 from .core.db import DatabaseUnavailable, connect, share_write_lock
 from .core.extensions import init_socketio, socketio
@@ -67,6 +67,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     jobs.init_app(app, settings.REDIS_URL)  # RQ workers, or this process without Redis
     init_security(app, settings)  # after Socket.IO: ProxyFix wraps its middleware too
     init_rate_limits(app)
+    navigation.init_app(app)  # the pages' top bar; each package adds its page
 
     events = bus.init_app(app)
     media.subscribe(events)  # first: a new bubble already shows its file as being fetched

@@ -57,6 +57,10 @@ class LastMessage(EmbeddedDocument):
     recipient = StringField(db_field="to")
 
 
+OPEN, PENDING, RESOLVED = "open", "pending", "resolved"
+CONVERSATION_STATUSES = (OPEN, PENDING, RESOLVED)  # pending: the AI is handling it
+
+
 class Conversation(Document):
     """One per (business phone_number_id, contact wa_id); `_id` is `"<phone_number_id>:<wa_id>"`."""
 
@@ -80,6 +84,9 @@ class Conversation(Document):
     last_inbound = DictField(null=True)
     typing_sent_at = DateTimeField(null=True)  # the last typing indicator sent to WhatsApp
     created_at = DateTimeField(default=utcnow)
+    status = StringField(default=OPEN, choices=CONVERSATION_STATUSES)
+    assignee = StringField(null=True)  # the agent's email
+    status_changed_at = DateTimeField(null=True)
 
     meta = {
         "collection": "conversations",
@@ -225,6 +232,19 @@ class Conversation(Document):
             return False
         last = as_utc(before.get("typing_sent_at"))
         return last is None or at - last >= every
+
+    @classmethod
+    def change_state(cls, conversation_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        """Set status and/or assignee; the stored document as it was before, or None when there is none.
+        Callers hold the write lock (FerretDB's updates are read-modify-write)."""
+        return cls._get_collection().find_one_and_update({"_id": conversation_id}, {"$set": changes})
+
+    @classmethod
+    def reopen(cls, conversation_id: str, at: datetime) -> bool:
+        """A resolved conversation back to open (the customer wrote again)."""
+        result = cls._get_collection().update_one(
+            {"_id": conversation_id, "status": RESOLVED}, {"$set": {"status": OPEN, "status_changed_at": at}})
+        return result.modified_count > 0
 
     @classmethod
     def mark_read(cls, conversation_id: str) -> bool:

@@ -21,6 +21,7 @@ RAVI = "919937320320"  # the example contact in the README and the demo inbox
 
 Status = Literal[tuple(STATUS_RANK)]  # type: ignore[valid-type]  # pending, sent, failed, delivered, read
 Direction = Literal["inbound", "outbound"]
+ConversationStatus = Literal["open", "pending", "resolved"]
 IsoTime = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time",
                                          "description": "ISO-8601, UTC (`Z`)."})]
 TICK = ("The delivery tick of a message the business sent; `null` for a message received without a status.")
@@ -168,6 +169,10 @@ class Conversation(Shape):
     unread_count: int = Field(alias="unreadCount", ge=0)
     last_message_at: IsoTime | None = Field(alias="lastMessageAt")
     phone_number_id: str = Field(alias="phoneNumberId", description="The business number's id the contact wrote to.")
+    conversation_status: ConversationStatus = Field(
+        alias="conversationStatus",
+        description="open, pending (the AI is handling it) or resolved; `status` is the latest message's tick.")
+    assignee: str | None = Field(description="The email of the agent it is assigned to.")
 
     @classmethod
     def of(cls, conversation: documents.Conversation) -> Conversation:
@@ -187,6 +192,8 @@ class Conversation(Shape):
             unread_count=conversation.unread_count,
             last_message_at=iso(conversation.last_message_at),
             phone_number_id=conversation.phone_number_id,
+            conversation_status=conversation.status or documents.OPEN,
+            assignee=conversation.assignee,
         )
 
 

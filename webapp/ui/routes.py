@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from htmx_flask import Htmx, request
 
 from .. import templates_catalog
-from ..auth import sent_by
+from ..auth import guard, sent_by
 from ..core.errors import APIError, AppError, Invalid, NotFound
 from ..core.validation import parse
 from ..inbox import queries, sending
@@ -188,6 +188,8 @@ def sync_templates(wa_id: str) -> ResponseReturnValue:
     """The picker's "Sync templates": the same as `flask templates sync`, then the picker again."""
     if not request.htmx:
         raise APIError(400, "Sync templates from the inbox page.")
+    if not guard.principal().is_admin:
+        return views.render_template_picker(views.template_picker(_wa_id(), notice=guard.ADMINS_ONLY)), 403
     try:
         notice = templates_catalog.sync().summary() + "."
     except AppError as exc:
