@@ -240,10 +240,13 @@ class Conversation(Document):
         return cls._get_collection().find_one_and_update({"_id": conversation_id}, {"$set": changes})
 
     @classmethod
-    def reopen(cls, conversation_id: str, at: datetime) -> bool:
-        """A resolved conversation back to open (the customer wrote again)."""
-        result = cls._get_collection().update_one(
-            {"_id": conversation_id, "status": RESOLVED}, {"$set": {"status": OPEN, "status_changed_at": at}})
+    def reopen(cls, conversation_id: str, at: datetime, *, arrived: datetime | None = None) -> bool:
+        """A resolved conversation back to open (the customer wrote again; with `arrived`, only when that
+        message arrived after it was resolved)."""
+        query: dict[str, Any] = {"_id": conversation_id, "status": RESOLVED}
+        if arrived is not None:
+            query["$or"] = [{"status_changed_at": None}, {"status_changed_at": {"$lt": arrived}}]
+        result = cls._get_collection().update_one(query, {"$set": {"status": OPEN, "status_changed_at": at}})
         return result.modified_count > 0
 
     @classmethod

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from ..core import bus, storable
@@ -212,8 +213,6 @@ def _apply_message(event: MessageEvent, report: Report) -> None:
         report.stored += 1
         report.changes.new_messages[message.id] = message.conversation_id
         report.changes.conversations.add(message.conversation_id)
-        if message.direction == "inbound":
-            _reopen_if_resolved(message.conversation_id, report)
     else:
         report.duplicates += 1
         # Fold the stored message in again: when a delivery failed between storing the message and
@@ -222,6 +221,7 @@ def _apply_message(event: MessageEvent, report: Report) -> None:
     Conversation.record_message(message, event.contact_name, event.business.display_number)
     if message.direction == "inbound":
         changed = Conversation.count_unread(message)
+        _reopen_if_resolved(message.conversation_id, report, message.received_at)
     elif message.sent_by_app:
         # The agent is in the chat and answering: what came before is read, as on WhatsApp.
         changed = Conversation.read_up_to(message.conversation_id, message.received_at)
@@ -361,10 +361,12 @@ def _apply_reaction(event: ReactionEvent, report: Report) -> None:
         report.changes.reactions.add(target)
 
 
-def _reopen_if_resolved(conversation_id: str, report: Report) -> None:
-    """The customer wrote again: a resolved conversation is open again, with its assignee."""
+def _reopen_if_resolved(conversation_id: str, report: Report, arrived: datetime) -> None:
+    """The customer wrote again: a resolved conversation is open again, with its assignee. Only for a
+    message that arrived after it was resolved (a delivery repeated later does not reopen it; one that
+    failed before this step does, when WhatsApp delivers it again)."""
     at = utcnow()
-    if Conversation.reopen(conversation_id, at):
+    if Conversation.reopen(conversation_id, at, arrived=arrived):
         assignee = Conversation.objects(pk=conversation_id).scalar("assignee").first()
         report.changes.states.append(ConversationStateChanged(
             conversation_id, OPEN, RESOLVED, assignee, assignee, by="customer", at=at))
