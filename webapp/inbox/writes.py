@@ -153,8 +153,14 @@ def apply_each(events: list[Event], only: set[int] | None = None) -> Report:
                 raise
             except Exception as exc:  # a bug, or content the database refuses: this event only
                 log.exception("applying %s %s failed", _kind(event), event.wamid)
-                report.failures.append(EventFailure(index, event.wamid, _kind(event), f"{type(exc).__name__}: {exc}"))
+                report.failures.append(EventFailure(index, event.wamid, _kind(event),
+                                                    safe_text(f"{type(exc).__name__}: {exc}")))
     return report
+
+
+def safe_text(text: str, limit: int = 500) -> str:
+    """An error's text as it can be stored: valid Unicode, not too long."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")[:limit]
 
 
 def _kind(event: Event) -> str:

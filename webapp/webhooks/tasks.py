@@ -10,6 +10,8 @@ from flask import current_app
 from mongoengine.queryset.visitor import Q
 
 from ..core.clock import utcnow
+from ..core.db import DB_UNAVAILABLE
+from ..inbox.writes import safe_text
 from .documents import WebhookEvent
 from .receive import replay_event
 
@@ -59,7 +61,15 @@ def sweep_deliveries() -> Sweep:
     sweep = Sweep()
     for event in unfinished(float(config.get("WEBHOOK_STUCK_AFTER", 60)), int(config.get("WEBHOOK_MAX_ATTEMPTS", 5))):
         sweep.replayed += 1
-        receipt = replay_event(event)  # the database going away raises: the next sweep tries again
+        try:
+            receipt = replay_event(event)
+        except DB_UNAVAILABLE:
+            raise  # the database is away: the next sweep tries again
+        except Exception as exc:  # the body itself breaks processing: counted, so it stops being retried
+            log.exception("webhook sweep: delivery %s failed", event.pk)
+            event.record_outcome("failed", error=safe_text(f"{type(exc).__name__}: {exc}"))
+            sweep.still_failing += 1
+            continue
         if receipt.outcome == "processed":
             sweep.processed += 1
         else:
