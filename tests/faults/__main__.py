@@ -381,6 +381,7 @@ def app_kill() -> Result:
 
         def fault() -> None:
             running.kill_server()
+            ended["killed"] = time.monotonic()
             running.restart_server()
             ended["at"] = time.monotonic()
 
@@ -388,7 +389,9 @@ def app_kill() -> Result:
         meta.send(load.deliveries)
         chaos.join()
         stuck = running.database().webhook_events.count_documents({"outcome": "received"})
-        return result("app-kill", running, load, meta, ended["at"], notes=f"(left received at the end: {stuck})")
+        return result("app-kill", running, load, meta, ended["at"],
+                      notes=f"(the new process took {ended['at'] - ended['killed']:.1f}s to start; "
+                            f"left received at the end: {stuck})")
 
 
 def poison() -> Result:
