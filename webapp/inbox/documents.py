@@ -61,6 +61,12 @@ OPEN, PENDING, RESOLVED = "open", "pending", "resolved"
 CONVERSATION_STATUSES = (OPEN, PENDING, RESOLVED)  # pending: the AI is handling it
 
 
+def _stored_time(at: datetime) -> datetime:
+    """A time as the database keeps it (UTC, milliseconds), so comparing it with stored times is exact."""
+    utc = as_utc(at) or at
+    return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
+
+
 class Conversation(Document):
     """One per (business phone_number_id, contact wa_id); `_id` is `"<phone_number_id>:<wa_id>"`."""
 
@@ -157,7 +163,7 @@ class Conversation(Document):
     @classmethod
     def count_unread(cls, message: Message) -> bool:
         """Count an inbound message unread unless it is counted already or was read; whether it was."""
-        at = as_utc(message.received_at)
+        at = _stored_time(message.received_at)
 
         def change(entries: list[dict[str, Any]], read_at: datetime | None) -> tuple[list[dict[str, Any]],
                                                                                      datetime | None] | None:
@@ -170,7 +176,7 @@ class Conversation(Document):
     @classmethod
     def read_up_to(cls, conversation_id: str, at: datetime) -> bool:
         """Everything that arrived up to `at` is read; whether the unread count changed."""
-        at = as_utc(at)
+        at = _stored_time(at)
 
         def change(entries: list[dict[str, Any]], read_at: datetime | None) -> tuple[list[dict[str, Any]],
                                                                                      datetime | None] | None:
