@@ -89,6 +89,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     jobs.every(app, "webhooks.sweep", settings.WEBHOOK_SWEEP_SECONDS, webhooks.sweep_deliveries)
     demo.register_cli(app)
     templates_catalog.register_cli(app)
+    inbox.register_cli(app)  # flask inbox audit
     apply_limits(app, api=api.bp, webhook=webhooks.bp)  # last: after every blueprint (the sign-in view too)
     return app
 

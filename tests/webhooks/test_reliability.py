@@ -280,3 +280,12 @@ def test_reading_then_a_retry_of_a_message_read_meanwhile_leaves_it_read(app: Fl
     assert Conversation.objects.get(pk=row.id).unread_count == 1
     with app.app_context():
         assert audit() == []
+
+
+def test_the_audit_names_a_counter_that_drifted(app: Flask, client: Any) -> None:
+    webhook_ok(client, inbound(text("one", id="wamid.A1", timestamp=T0), text("two", id="wamid.A2", timestamp=T0 + 1)))
+    assert run_cli(app, "inbox", "audit").exit_code == 0
+    Conversation._get_collection().update_one({}, {"$set": {"unread_count": 5}})
+    result = run_cli(app, "inbox", "audit")
+    assert result.exit_code == 1
+    assert "unread_count is 5, the messages say 2" in result.output
