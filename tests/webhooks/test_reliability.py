@@ -34,6 +34,7 @@ from webapp.inbox.audit import audit
 from webapp.inbox.documents import Conversation, Message
 from webapp.inbox.writes import apply_each
 from webapp.webhooks.documents import WebhookEvent
+from webapp.webhooks.tasks import sweep_deliveries
 from webapp.whatsapp.events import Business, MessageEvent
 
 T0 = 1754400000
@@ -169,6 +170,28 @@ def test_replay_picks_up_deliveries_stuck_in_received(app: Flask) -> None:
     assert WebhookEvent.objects.get(pk=old.pk).outcome == "processed"
     assert WebhookEvent.objects.get(pk=recent.pk).outcome == "received"  # may still be under way
     assert Conversation.objects.get().unread_count == 1
+
+
+def test_the_sweep_retries_a_failed_delivery_a_few_times_then_leaves_it_to_a_person(app: Flask) -> None:
+    """A `failed` delivery is applied again by the sweep until WEBHOOK_MAX_ATTEMPTS tries; then only
+    `flask webhooks replay --failed` takes it (a poisoned event is not retried for ever)."""
+    app.config.update(WEBHOOK_STUCK_AFTER=0, WEBHOOK_MAX_ATTEMPTS=2)
+    neha = f"629305560276479:{NEHA}"
+    with app.app_context():
+        poison(neha)
+        event = WebhookEvent(raw_body=raw(inbound(text("hi", id="wamid.SW1", sender=NEHA), wa_id=NEHA)),
+                             signature="not_checked", outcome="failed", attempts=1,
+                             failures=[{"index": 0, "id": "wamid.SW1", "kind": "message", "error": "earlier"}])
+        event.processed_at = utcnow() - timedelta(seconds=5)
+        event.save()
+        first = sweep_deliveries()
+        assert (first.replayed, first.still_failing) == (1, 1)
+        assert WebhookEvent.objects.get(pk=event.pk).attempts == 2
+        assert sweep_deliveries().replayed == 0  # tried twice: left to a person
+        Conversation._get_collection().update_one({"_id": neha}, {"$unset": {"unread": 1}})
+    assert run_cli(app, "webhooks", "replay", "--failed").exit_code == 0
+    assert WebhookEvent.objects.get(pk=event.pk).outcome == "processed"
+    assert Conversation.objects.get(pk=neha).unread_count == 1
 
 
 def test_a_worker_applies_stuck_deliveries_on_its_own(app: Flask, start_worker: StartWorker) -> None:
