@@ -13,22 +13,24 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from flask import Flask
 
 from devdb.launcher import DevDB
 from tests.helpers.app import BUSINESS_NUMBER, settings, with_database
 from tests.helpers.http import assert_error, post_webhook, run_cli, webhook_ok
 from tests.helpers.payloads import NEHA, RAVI, inbound, meta_body, outbound, raw, status, statuses, text, value
-from tests.helpers.services import StartWorker
+from tests.helpers.services import RedisServer, StartWorker
 from tests.helpers.wait import eventually
 from webapp import create_app
-from webapp.core import storable
+from webapp.core import db, storable
 from webapp.core.clock import utcnow
 from webapp.inbox.audit import audit
 from webapp.inbox.documents import Conversation, Message
@@ -312,3 +314,18 @@ def test_the_audit_names_a_counter_that_drifted(app: Flask, client: Any) -> None
     result = run_cli(app, "inbox", "audit")
     assert result.exit_code == 1
     assert "unread_count is 5, the messages say 2" in result.output
+
+
+def test_a_process_killed_holding_the_write_lock_holds_up_writes_for_the_lease_only(
+        make_app: Callable[..., Flask], redis_server: RedisServer) -> None:
+    """The shared write lock of a process that died (kill -9: it never releases, never renews) frees
+    itself after SHARED_LOCK_LEASE, not after the 30 s a writer may wait; a live writer renews it."""
+    client = make_app(REDIS_URL=redis_server.url).test_client()
+    dead = redis.Redis.from_url(redis_server.url).lock(db.SHARED_WRITE_LOCK, timeout=db.SHARED_LOCK_LEASE)
+    assert dead.acquire(blocking=False)
+    started = time.monotonic()
+    webhook_ok(client, inbound(text("after the crash", id="wamid.LEASE")))
+    waited = time.monotonic() - started
+    if db._policy.serialize:  # FerretDB: the write waited for the dead holder's lease
+        assert 1 < waited < db.SHARED_LOCK_TIMEOUT - 10, waited  # not the 30 s a writer may wait
+    assert Conversation.objects.get().unread_count == 1
