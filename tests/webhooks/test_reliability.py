@@ -329,3 +329,15 @@ def test_a_process_killed_holding_the_write_lock_holds_up_writes_for_the_lease_o
     if db._policy.serialize:  # FerretDB: the write waited for the dead holder's lease
         assert 1 < waited < db.SHARED_LOCK_TIMEOUT - 10, waited  # not the 30 s a writer may wait
     assert Conversation.objects.get().unread_count == 1
+
+
+def test_a_write_longer_than_the_lease_keeps_the_lock(make_app: Callable[..., Flask],
+                                                      redis_server: RedisServer) -> None:
+    """The lease is renewed while the write lasts (on FerretDB; MongoDB takes no lock)."""
+    make_app(REDIS_URL=redis_server.url)
+    other = redis.Redis.from_url(redis_server.url).lock(db.SHARED_WRITE_LOCK, timeout=db.SHARED_LOCK_LEASE)
+    with db.write_lock():
+        time.sleep(db.SHARED_LOCK_LEASE * 1.5)
+        got_in = other.acquire(blocking=False)
+    assert got_in is not db._policy.serialize, "another process got in while this write was under way"
+    assert other.acquire(blocking=False) or got_in

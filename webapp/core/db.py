@@ -64,8 +64,9 @@ def write_lock() -> Iterator[None]:
         if _policy.shared is None:
             yield
             return
+        # thread_local=False: the renewing thread uses this lock's token too (the lock is this call's own).
         lock = _policy.shared.lock(SHARED_WRITE_LOCK, timeout=SHARED_LOCK_LEASE, sleep=SHARED_LOCK_POLL,
-                                   blocking_timeout=SHARED_LOCK_TIMEOUT)
+                                   blocking_timeout=SHARED_LOCK_TIMEOUT, thread_local=False)
         try:
             if not lock.acquire():
                 raise WriteLockUnavailable(f"another process held the write lock for {SHARED_LOCK_TIMEOUT:.0f}s")
