@@ -91,11 +91,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)  # default deny: every route but auth.guard.PUBLIC_ENDPOINTS needs sign-in
     errors.register_error_handlers(app)
     webhooks.register_cli(app)
+    jobs.every(app, "webhooks.sweep", settings.WEBHOOK_SWEEP_SECONDS, webhooks.sweep_deliveries)
     demo.register_cli(app)
     templates_catalog.register_cli(app)
     ocr.init_app(app)  # flask ocr read, and the Documents page in the top bar
     analytics.register_cli(app)
     navigation.add_page(app, "Analytics", "ui.analytics_page", admin_only=True)
+    inbox.register_cli(app)  # flask inbox audit
     apply_limits(app, api=api.bp, webhook=webhooks.bp)  # last: after every blueprint (the sign-in view too)
     return app
 

@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     MEDIA_ROOT: str = ""
     MEDIA_S3_BUCKET: str = ""
     MEDIA_S3_ENDPOINT_URL: str = ""  # another S3-compatible service (MinIO, R2, …); empty = AWS
+    # Webhook deliveries not fully applied (webapp/webhooks/tasks.py): a worker looks every
+    # WEBHOOK_SWEEP_SECONDS (0 = never) for ones left "received" longer than WEBHOOK_STUCK_AFTER seconds
+    # (the process died, or the database went away) or "failed" fewer than WEBHOOK_MAX_ATTEMPTS times.
+    WEBHOOK_SWEEP_SECONDS: float = Field(30, ge=0)
+    WEBHOOK_STUCK_AFTER: float = Field(60, ge=0)
+    WEBHOOK_MAX_ATTEMPTS: int = Field(5, ge=1)
     MEDIA_S3_REGION: str = ""
     # Seconds before each new try of a failed download (JSON list); then the media shows as failed.
     MEDIA_RETRY_DELAYS: list[Annotated[int, Field(ge=0)]] = [2, 10, 30]

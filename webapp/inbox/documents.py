@@ -82,6 +82,12 @@ OPEN, PENDING, RESOLVED = "open", "pending", "resolved"
 CONVERSATION_STATUSES = (OPEN, PENDING, RESOLVED)  # pending: the AI is handling it
 
 
+def _stored_time(at: datetime) -> datetime:
+    """A time as the database keeps it (UTC, milliseconds), so comparing it with stored times is exact."""
+    utc = as_utc(at) or at
+    return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
+
+
 class Conversation(Document):
     """One per (business phone_number_id, contact wa_id); `_id` is `"<phone_number_id>:<wa_id>"`."""
 
@@ -93,6 +99,12 @@ class Conversation(Document):
     last_message = EmbeddedDocumentField(LastMessage)
     last_message_at = DateTimeField()
     unread_count = IntField(default=0, min_value=0)
+    # What the unread count is made of (see count_unread): the unread messages {"id", "at"}, a count
+    # from before they were listed, when it was last read, and the compare-and-set revision.
+    unread = ListField(DictField())
+    unread_legacy = IntField(default=0)
+    read_at = DateTimeField(null=True)
+    unread_rev = IntField(null=True)
     last_inbound_at = DateTimeField()
     # The latest message from the customer, {"at", "id"} (`$max`: the newest wins): what a read
     # receipt and the typing indicator name to WhatsApp.
@@ -158,13 +170,11 @@ class Conversation(Document):
     # --- writes (each one atomic, addressed by _id) -------------------------------------------
 
     @classmethod
-    def record_message(
-        cls, message: Message, contact_name: str | None, business_number: str, *, count: bool = True
-    ) -> None:
-        """Fold a newly stored message into its conversation in one atomic upsert: create it, count
-        it, and replace the summary only if this message is at least as new (webhooks come out of
-        order; `$max` on the summary compares its leading timestamp, then arrival time). With
-        `count=False` (a message delivered again) only the idempotent part is done."""
+    def record_message(cls, message: Message, contact_name: str | None, business_number: str) -> None:
+        """Fold a stored message into its conversation in one atomic upsert: create it, and replace the
+        summary only if this message is at least as new (webhooks come out of order; `$max` on the
+        summary compares its leading timestamp, then arrival time). Idempotent: a message delivered
+        again does it again harmlessly. Counting it unread is `count_unread` (also idempotent)."""
         update: dict[str, Any] = {
             "$setOnInsert": {
                 "phone_number_id": message.phone_number_id,
@@ -178,14 +188,71 @@ class Conversation(Document):
             update["$set"]["contact_name"] = contact_name
             update["$set"]["search_text"] = fold(contact_name)
         if message.direction == "inbound":
-            if count:
-                update["$inc"] = {"unread_count": 1}
             update["$max"]["last_inbound_at"] = message.timestamp
             update["$max"]["last_inbound"] = SON([("at", message.timestamp), ("id", message.id)])
-        elif message.sent_by_app and count:
-            # The agent is in the chat and answering: it is read, as on WhatsApp.
-            update["$set"]["unread_count"] = 0
         cls._get_collection().update_one({"_id": message.conversation_id}, update, upsert=True)
+
+    # --- the unread count: exact whatever fails in between ------------------------------------
+    # A message is unread when it is inbound and arrived (`received_at`) after the conversation was
+    # last read (`read_at`: an agent opened it, or the app sent a reply). `unread` lists the unread
+    # messages ({"id", "at"}), `unread_count` is its length (plus `unread_legacy`, a count kept from
+    # before the list existed, cleared by the next read), so counting a message twice counts it once:
+    # a delivery that failed between storing a message and counting it is repaired by WhatsApp's
+    # retry or a replay. Each change is a compare-and-set on `unread_rev`, so it is atomic on MongoDB
+    # and on FerretDB alike.
+
+    @classmethod
+    def count_unread(cls, message: Message) -> bool:
+        """Count an inbound message unread unless it is counted already or was read; whether it was."""
+        at = _stored_time(message.received_at)
+
+        def change(entries: list[dict[str, Any]], read_at: datetime | None) -> tuple[list[dict[str, Any]],
+                                                                                     datetime | None] | None:
+            if (read_at is not None and at <= read_at) or any(e.get("id") == message.id for e in entries):
+                return None
+            return [*entries, {"id": message.id, "at": at}], read_at
+
+        return cls._change_unread(message.conversation_id, change)
+
+    @classmethod
+    def read_up_to(cls, conversation_id: str, at: datetime) -> bool:
+        """Everything that arrived up to `at` is read; whether the unread count changed."""
+        at = _stored_time(at)
+
+        def change(entries: list[dict[str, Any]], read_at: datetime | None) -> tuple[list[dict[str, Any]],
+                                                                                     datetime | None] | None:
+            if read_at is not None and read_at >= at:
+                return None
+            return [e for e in entries if as_utc(e.get("at")) > at], at
+
+        return cls._change_unread(conversation_id, change)
+
+    @classmethod
+    def _change_unread(cls, conversation_id: str, change: Any) -> bool:
+        collection = cls._get_collection()
+        for _ in range(100):
+            doc = collection.find_one({"_id": conversation_id})
+            if doc is None:
+                return False
+            legacy = int(doc.get("unread_legacy", doc.get("unread_count") or 0) if "unread" not in doc
+                         else doc.get("unread_legacy") or 0)
+            entries = list(doc.get("unread") or [])
+            before = len(entries) + legacy
+            changed = change(entries, as_utc(doc.get("read_at")))
+            if changed is None:
+                return False
+            entries, read_at = changed
+            if read_at is not None and read_at != as_utc(doc.get("read_at")):
+                legacy = 0  # a read clears what was counted before the list existed
+            result = collection.update_one(
+                {"_id": conversation_id, "unread_rev": doc.get("unread_rev")},
+                {"$set": {"unread": entries, "unread_legacy": legacy, "unread_count": len(entries) + legacy,
+                          "read_at": read_at},
+                 "$inc": {"unread_rev": 1}},
+            )
+            if result.matched_count:
+                return len(entries) + legacy != before
+        raise RuntimeError(f"conversation {conversation_id} kept changing while its unread count was updated")
 
     @classmethod
     def raise_summary_status(cls, conversation_id: str, wamid: str, rank: int) -> bool:
@@ -220,19 +287,20 @@ class Conversation(Document):
         return cls._get_collection().find_one_and_update({"_id": conversation_id}, {"$set": changes})
 
     @classmethod
-    def reopen(cls, conversation_id: str, at: datetime) -> bool:
-        """A resolved conversation back to open (the customer wrote again)."""
-        result = cls._get_collection().update_one(
-            {"_id": conversation_id, "status": RESOLVED}, {"$set": {"status": OPEN, "status_changed_at": at}})
+    def reopen(cls, conversation_id: str, at: datetime, *, arrived: datetime | None = None) -> bool:
+        """A resolved conversation back to open (the customer wrote again; with `arrived`, only when that
+        message arrived after it was resolved)."""
+        query: dict[str, Any] = {"_id": conversation_id, "status": RESOLVED}
+        if arrived is not None:
+            query["$or"] = [{"status_changed_at": None}, {"status_changed_at": {"$lt": arrived}}]
+        result = cls._get_collection().update_one(query, {"$set": {"status": OPEN, "status_changed_at": at}})
         return result.modified_count > 0
 
     @classmethod
     def mark_read(cls, conversation_id: str) -> bool:
+        """An agent read the conversation now; whether its unread count changed."""
         with write_lock():
-            result = cls._get_collection().update_one(
-                {"_id": conversation_id, "unread_count": {"$ne": 0}}, {"$set": {"unread_count": 0}}
-            )
-        return result.modified_count > 0
+            return cls.read_up_to(conversation_id, utcnow())
 
 
 class Message(Document):
@@ -461,6 +529,7 @@ class PendingUpdate(Document):
     statuses = ListField(DictField())
     reactions = ListField(DictField())
     created_at = DateTimeField(default=utcnow)
+    rev = IntField(null=True)  # one more for each update added: `done` deletes only what was seen
 
     meta = {"collection": "pending_updates"}
 
@@ -468,14 +537,21 @@ class PendingUpdate(Document):
     def add(cls, wamid: str, *, status: dict[str, Any] | None = None, reaction: dict[str, Any] | None = None) -> None:
         push = {"statuses": status} if status is not None else {"reactions": reaction}
         cls._get_collection().update_one(
-            {"_id": wamid}, {"$push": push, "$setOnInsert": {"created_at": utcnow()}}, upsert=True
+            {"_id": wamid}, {"$push": push, "$inc": {"rev": 1}, "$setOnInsert": {"created_at": utcnow()}},
+            upsert=True,
         )
 
     @classmethod
-    def take(cls, wamid: str) -> PendingUpdate | None:
-        """Remove and return what waits for `wamid`; whoever takes it applies it."""
-        doc = cls._get_collection().find_one_and_delete({"_id": wamid})
+    def peek(cls, wamid: str) -> PendingUpdate | None:
+        """What waits for `wamid`, left in place until `done`: if applying it fails half-way, the next
+        delivery of the message (or a replay) applies it again (applying is idempotent)."""
+        doc = cls._get_collection().find_one({"_id": wamid})
         return cls._from_son(doc) if doc else None
+
+    def done(self) -> bool:
+        """Delete what was applied; False when more came meanwhile (apply again, then try again)."""
+        result = self._get_collection().delete_one({"_id": self.id, "rev": self.rev})
+        return result.deleted_count > 0
 
 
 DOCUMENTS: tuple[type[Document], ...] = (Conversation, Message, PendingUpdate, WamidAlias)

@@ -42,8 +42,8 @@ def verify_subscription(query: HandshakeQuery) -> Response:
 @bp.post("/webhook")
 @operation("receiveWebhook", tag="webhook", public=True, json=WebhookBody, headers=SignatureHeaders,
            checked_by_route=True, resp=answers(
-               HTTP_200=(WebhookReceipt, "Stored; `outcome` says whether processing it worked (`failed`: it will "
-                                         "be replayed)."),
+               HTTP_200=(WebhookReceipt, "Stored; `outcome` says whether processing it worked (`failed`: the "
+                                         "events in `failures` will be applied again; the others were)."),
                HTTP_400="Not a webhook body we accept: `errors` names the JSON path of each problem. Nothing stored.",
                HTTP_401="WHATSAPP_APP_SECRET is set and X-Hub-Signature-256 is missing or wrong. Nothing stored.",
                HTTP_413=None, HTTP_429=None, HTTP_503=None))
@@ -67,5 +67,6 @@ def receive() -> WebhookReceipt:
                                          **receipt.report.as_dict()})
     if receipt.outcome == "failed":
         return WebhookReceipt(
-            message="Stored, but processing failed; it will be retried by `flask webhooks replay --failed`.", data=data)
+            message="Stored; the events in `failures` could not be applied (the others were) and will be applied "
+                    "again by the worker's sweep or `flask webhooks replay --failed`.", data=data)
     return WebhookReceipt(message="Webhook processed", data=data)
