@@ -21,7 +21,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     csrf.init_app(app)
     app.before_request(require_sign_in)
-    sockets.init_app()
+    sockets.init_app(app)
     cli.register(app)
 
     @app.context_processor
