@@ -300,7 +300,8 @@
   // --- live updates -------------------------------------------------------------------------------
 
   const offline = $("#offline");
-  const socket = io({ reconnectionDelay: 500, reconnectionDelayMax: 2000 });
+  // WebSocket only: one connection to one web process (no long-polling, so no sticky sessions).
+  const socket = io({ transports: ["websocket"], reconnectionDelay: 500, reconnectionDelayMax: 2000 });
   let connectedBefore = false;
 
   const online = (connected) => {

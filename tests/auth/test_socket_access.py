@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 import socketio
-from flask import Flask
 
 from tests.helpers.app import LiveServer, settings
 from tests.helpers.auth import AGENT_EMAIL
@@ -47,7 +46,7 @@ def refusal(server: LiveServer, **kwargs: object) -> str:
     reasons: list[object] = []
     client.on("connect_error", reasons.append)
     with pytest.raises(socketio.exceptions.ConnectionError):
-        client.connect(server.url, wait_timeout=10, **kwargs)
+        client.connect(server.url, wait_timeout=10, transports=["websocket"], **kwargs)
     return str(reasons)
 
 
@@ -138,19 +137,23 @@ def test_an_event_from_a_client_whose_access_ended_is_refused(start_server: Star
     eventually(closed(listener), timeout=3)
 
 
-def test_sockets_per_client_address_are_capped(start_server: StartServer, make_app: Callable[..., Flask]) -> None:
-    server = start_server(MAX_CONNECTIONS_PER_CLIENT=3)
-    listeners = [token_listener(server, server.token) for _ in range(3)]
-    assert "Too many connections" in refusal(server, auth={"token": server.token})
+def test_sockets_per_client_address_are_capped_behind_a_proxy(start_server: StartServer) -> None:
+    """Behind a proxy every connection comes from it: the cap counts the forwarded client address."""
+    server = start_server(MAX_CONNECTIONS_PER_CLIENT=3, TRUSTED_PROXIES=1)
+    one, other = {"X-Forwarded-For": "203.0.113.5"}, {"X-Forwarded-For": "198.51.100.7"}
+    listeners = [Listener(server.url, auth={"token": server.token}, headers=one).connect() for _ in range(3)]
+    assert "Too many connections" in refusal(server, auth={"token": server.token}, headers=one)
+    neighbour = Listener(server.url, auth={"token": server.token}, headers=other).connect()  # not theirs to use up
+
     listeners.pop().disconnect()
-    eventually(lambda: _connects(server))
-    for listener in listeners:
+    eventually(lambda: _connects(server, one))
+    for listener in [*listeners, neighbour]:
         listener.disconnect()
 
 
-def _connects(server: LiveServer) -> bool:
+def _connects(server: LiveServer, headers: dict[str, str]) -> bool:
     try:
-        token_listener(server, server.token).disconnect()
+        Listener(server.url, auth={"token": server.token}, headers=headers).connect().disconnect()
     except socketio.exceptions.ConnectionError:
         return False
     return True
