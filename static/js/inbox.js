@@ -374,6 +374,9 @@
 
   socket.on("conversation:update", (conversation) => placeRow(conversation.html, conversation.wa_id));
 
+  // The server could not push something (its database blipped): fetch the list and open chat again.
+  socket.on("inbox:resync", () => catchUp());
+
   socket.on("whatsapp:status", (update) => {
     const banner = document.getElementById("whatsapp-banner");
     if (banner && update.html) banner.replaceWith(fromHTML(update.html));
