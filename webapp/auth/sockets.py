@@ -27,6 +27,7 @@ from flask import Flask, current_app, has_app_context, request
 from flask_socketio import ConnectionRefusedError, join_room  # python-socketio's: it carries our message
 
 from ..core.clock import utcnow
+from ..core.db import DB_UNAVAILABLE
 from ..core.extensions import socketio
 from . import accounts
 from .tokens import TokenError
@@ -234,7 +235,9 @@ def _sweep(app: Flask, generation: int) -> None:
         try:
             with app.app_context():
                 _sweep_once(recheck)
-        except Exception:  # the database away: try again next time
+        except DB_UNAVAILABLE as exc:  # the database away: the next sweep asks again
+            log.warning("could not check the open Socket.IO connections: %s", str(exc).split("\n")[0][:200])
+        except Exception:
             log.exception("could not check the open Socket.IO connections")
 
 
