@@ -1,7 +1,8 @@
 """`make bench-connections`: how many idle Socket.IO clients one web process holds, what each costs in
 memory, and how fast a webhook reaches every connected client.
 
-The server is the real one (`python wsgi.py`: eventlet, webapp/core/serving.py) on a fresh FerretDB.
+The server is the real one (`python wsgi.py`: eventlet, webapp/core/serving.py) on a fresh FerretDB
+and, as in production, with REDIS_URL (pushes go out through Redis; BENCH_REDIS=0 leaves it out).
 The clients speak the real wire protocol (WebSocket, Engine.IO 4, Socket.IO 5, signed in with an API
 token in the handshake) from one asyncio process (wsproto for the WebSocket framing), so thousands fit
 on one machine: each answers the server's pings and records when a pushed `message:new` arrives.
@@ -24,7 +25,7 @@ import requests
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Ping, RejectConnection, Request, TextMessage
 
-from devdb.launcher import DevDB
+from devdb.launcher import DevDB, RedisServer
 from tests.helpers.app import LiveServer, settings, with_database
 from tests.helpers.payloads import inbound, raw, text, wamid
 from webapp import create_app
@@ -169,9 +170,10 @@ async def bench(server: LiveServer, pid: int, token: str) -> dict[str, Any]:
 def main() -> None:
     os.environ.setdefault("APP_ENV", "test")
     with tempfile.TemporaryDirectory() as tmp, DevDB(Path(tmp) / "db") as db:
+        redis = RedisServer(Path(tmp) / "redis").start() if os.environ.get("BENCH_REDIS", "1") != "0" else None
         uri = with_database(db.uri, "bench_connections")
         overrides = {"MAX_CONNECTIONS_PER_CLIENT": CLIENTS + 100, "WEB_MAX_CONNECTIONS": CLIENTS + 500,
-                     "SOCKET_RECHECK_SECONDS": 0}
+                     "SOCKET_RECHECK_SECONDS": 0, "REDIS_URL": redis.url if redis else ""}
         env = {k: str(v).lower() if isinstance(v, bool) else str(v)
                for k, v in settings(uri, SOCKETIO_ASYNC_MODE="eventlet", **overrides).items()}
         server = LiveServer(env, Path(tmp) / "server.log")
@@ -184,7 +186,10 @@ def main() -> None:
             results = asyncio.run(bench(server, server.process.pid, token))
         finally:
             server.stop()
-    print(f"\nConnections on one web process (eventlet), {os.cpu_count()} cores, load average "
+            if redis:
+                redis.stop()
+    layout = "eventlet, Redis" if redis else "eventlet"
+    print(f"\nConnections on one web process ({layout}), {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.1f} at the end:")
     for name, value in results.items():
         print(f"  {name}: {value}")
