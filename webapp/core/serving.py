@@ -18,7 +18,9 @@ Imported only by wsgi.py, after eventlet has patched the standard library."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
+import os
 import resource
 import socket
 from collections import Counter
@@ -135,6 +137,10 @@ def raise_open_file_limit(wanted: int) -> int:
 
 def serve(app: Any, host: str, port: int, config: dict[str, Any]) -> None:
     """Serve `app` (the Flask app; Socket.IO's middleware wraps it) until interrupted."""
+    if os.environ.get("INBOX_GC_TUNE"):
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 100)
     size = int(config["WEB_MAX_CONNECTIONS"])
     files = raise_open_file_limit(size)
     if files < size:
