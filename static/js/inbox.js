@@ -372,6 +372,16 @@
     refresh();
   });
 
+  // The text of a received image or PDF was read (webapp/ocr): the bubble again, showing it.
+  socket.on("message:text", (update) => {
+    const old = findMessage(update.id);
+    if (!old || !update.html) return;
+    const next = fromHTML(update.html);
+    old.replaceWith(next);
+    htmx.process(next);
+    refresh();
+  });
+
   socket.on("conversation:update", (conversation) => placeRow(conversation.html, conversation.wa_id));
 
   // The server could not push something (its database blipped): fetch the list and open chat again.

@@ -78,6 +78,8 @@ def test_keyboard_send_then_ticks_go_sent_delivered_read(start_server: StartServ
     post(server, inbound(text("Can I book a visit?", timestamp=now())))
     page = pages.open(f"{server.url}/")
 
+    page.keyboard.press("Tab")  # the header's Documents link
+    expect(page.get_by_role("link", name="Documents")).to_be_focused()
     page.keyboard.press("Tab")  # the header's sign-out button
     expect(page.get_by_role("button", name="Sign out")).to_be_focused()
     page.keyboard.press("Tab")  # the search box
@@ -203,7 +205,7 @@ def test_hostile_text_shows_as_text_and_runs_nothing(start_server: StartServer, 
     expect(page.locator("#message-list .msg--outbound[data-message-id] .text")).to_have_text(body)
     assert page.evaluate("window.pwned") is None
     assert page.locator("#app img, #app svg[onload]").count() == 0
-    assert page.locator("script").count() == 3  # htmx, the Socket.IO client and ours; nothing injected
+    assert page.locator("script").count() == 4  # htmx, the Socket.IO client and ours (two); nothing injected
     assert pages.dialogs == []
 
 

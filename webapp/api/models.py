@@ -27,12 +27,16 @@ from ..inbox.schemas import (
     OptionalWaId,
     SearchText,
 )
+from ..ocr import queries as ocr_queries
+from ..ocr import schemas as ocr_schemas
+from ..ocr.schemas import ContactFilter, DateFilter, FileCursor, HasTextFilter, KindFilter, ReceivedDocument, TextFilter
 from ..whatsapp.numbers import WaId
 
 PageSize = whole_number(1, MAX_PAGE)
 Digits = text(required=False, max_length=32, pattern="[0-9]+", pattern_problem="must be digits")
 MessageText = text(max_length="MESSAGE_MAX_LENGTH", strip=False)
 Emoji = text(required=False, max_length=32)
+DocumentPageSize = whole_number(1, ocr_queries.MAX_PAGE)
 
 # --- requests --------------------------------------------------------------------------------------------
 
@@ -176,3 +180,25 @@ class TemplateInfo(Shape):
 
 class TemplateList(Success):
     data: list[TemplateInfo]
+
+
+# --- received documents (webapp.ocr) ----------------------------------------------------------------------------
+
+
+class DocumentsQuery(Strict):
+    what: ClassVar[str] = "query"
+    location: ClassVar[str] = "query"
+
+    limit: DocumentPageSize = Field(50, description="How many files, newest first.")
+    type: KindFilter = Field(None, description=ocr_schemas.KIND)
+    contact: ContactFilter = Field(None, description=ocr_schemas.CONTACT)
+    has_text: HasTextFilter = Field(None, alias="hasText", description=ocr_schemas.HAS_TEXT)
+    since: DateFilter = Field(None, description=ocr_schemas.SINCE)
+    until: DateFilter = Field(None, description=ocr_schemas.UNTIL)
+    q: TextFilter = Field(None, description=ocr_schemas.TEXT)
+    before: FileCursor = Field(None, description=ocr_schemas.CURSOR)
+
+
+class DocumentPage(Success):
+    data: list[ReceivedDocument]
+    meta: PageMeta

@@ -16,10 +16,14 @@ from ..inbox import queries as inbox
 from ..inbox import sending
 from ..inbox.schemas import ContactPath, Conversation, Message, MessagePath
 from ..media import sending as media_sending
+from ..ocr import queries as ocr
+from ..ocr.schemas import ReceivedDocument, as_date, as_flag
 from .models import (
     ConversationPage,
     ConversationRead,
     ConversationsQuery,
+    DocumentPage,
+    DocumentsQuery,
     MessagePage,
     MessageSent,
     MessagesQuery,
@@ -178,3 +182,21 @@ def create_template_message(query: NoQuery, json: SendTemplate) -> tuple[Message
     message = sending.send_template(json.wa_id, json.name, json.language, json.parameters, sent_by=sent_by())
     conversation = inbox.get_conversation(json.wa_id, message.phone_number_id)
     return MessageSent(message="Template sent", data=Message.of(message, conversation.contact_name)), 201
+
+
+@bp.get("/documents")
+@operation("listDocuments", tag="documents", resp=answers(
+    HTTP_200=(DocumentPage, "A page of received files, newest first."), HTTP_400=None, HTTP_401=None, HTTP_429=None,
+    HTTP_503=None))
+def list_documents(query: DocumentsQuery) -> DocumentPage:
+    """The images and PDFs customers sent, with their text
+
+    Each picture or PDF a customer sends is stored, then its text is read (a PDF's text layer, or OCR with
+    Tesseract): `textStatus` is `pending` until then. Filters combine; `?before=` with `meta.before` pages on."""
+    filters = ocr.Filters(kind=query.type, contact=query.contact, has_text=as_flag(query.has_text),
+                          since=as_date(query.since), until=as_date(query.until), q=query.q)
+    files, has_more = ocr.received_files(filters, limit=query.limit, before=query.before)
+    names = ocr.contact_names(files)
+    data = [ReceivedDocument.of(f, names.get(f.conversation_id)) for f in files]
+    meta = PageMeta(has_more=has_more, before=files[-1].id if has_more and files else None, count=len(files))
+    return DocumentPage(message=f"{len(data)} document(s)", data=data, meta=meta)

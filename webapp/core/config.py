@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     WEB_IDLE_TIMEOUT: float = Field(60.0, ge=30.0)  # a silent connection closes (Socket.IO pings every 25 s)
     WEB_HEADER_TIMEOUT: float = Field(10.0, gt=0)  # a request's line and headers must arrive within this
     SOCKET_RECHECK_SECONDS: float = Field(30.0, ge=0)  # an open socket's access is asked again (0: never)
+    # Text read from received images and PDFs (webapp/ocr): Tesseract's languages, joined by "+"
+    # ("eng", "eng+deu"; each needs Debian's tesseract-ocr-<lang>), until the settings store holds them.
+    OCR_LANGUAGES: str = "eng"
+    OCR_MAX_PAGES: int = Field(20, ge=1)  # pages of a PDF read; the rest are left out (and said so)
 
     # Keys of `overrides` that are not settings (tests): copied into app.config as they are.
     _extra: dict[str, Any] = PrivateAttr(default_factory=dict)
@@ -183,6 +187,14 @@ class Settings(BaseSettings):
     def _s3_endpoint(cls, value: str) -> str:
         if value and not value.startswith(("https://", "http://")):
             raise ValueError(f"MEDIA_S3_ENDPOINT_URL must start with https:// or http://, not {value!r}")
+        return value
+
+    @field_validator("OCR_LANGUAGES")
+    @classmethod
+    def _ocr_languages(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z_]{3,20}(\+[a-z_]{3,20})*", value):
+            raise ValueError(f"OCR_LANGUAGES must be Tesseract language codes joined by +, such as eng or eng+deu, "
+                             f"not {value!r}")
         return value
 
     @field_validator("REDIS_URL")

@@ -51,6 +51,8 @@ TAGS = {
     "messages": Tag(name="messages", description="A conversation's messages, and sending."),
     "templates": Tag(name="templates", description="The approved message templates (synced from WhatsApp)."),
     "webhook": Tag(name="webhook", description="Where WhatsApp (Meta) delivers messages and statuses."),
+    "leads": Tag(name="leads", description="Leads captured from conversations, their stages, notes and export."),
+    "documents": Tag(name="documents", description="The images and PDFs customers sent, with the text read from them."),
 }
 
 # What each error status means, unless an operation says otherwise.

@@ -57,6 +57,10 @@ class LastMessage(EmbeddedDocument):
     recipient = StringField(db_field="to")
 
 
+OPEN, PENDING, RESOLVED = "open", "pending", "resolved"
+CONVERSATION_STATUSES = (OPEN, PENDING, RESOLVED)  # pending: the AI is handling it
+
+
 class Conversation(Document):
     """One per (business phone_number_id, contact wa_id); `_id` is `"<phone_number_id>:<wa_id>"`."""
 
@@ -74,6 +78,9 @@ class Conversation(Document):
     last_inbound = DictField(null=True)
     typing_sent_at = DateTimeField(null=True)  # the last typing indicator sent to WhatsApp
     created_at = DateTimeField(default=utcnow)
+    status = StringField(default=OPEN, choices=CONVERSATION_STATUSES)
+    assignee = StringField(null=True)  # the agent's email
+    status_changed_at = DateTimeField(null=True)
 
     meta = {
         "collection": "conversations",
@@ -167,6 +174,19 @@ class Conversation(Document):
         return last is None or at - last >= every
 
     @classmethod
+    def change_state(cls, conversation_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        """Set status and/or assignee; the stored document as it was before, or None when there is none.
+        Callers hold the write lock (FerretDB's updates are read-modify-write)."""
+        return cls._get_collection().find_one_and_update({"_id": conversation_id}, {"$set": changes})
+
+    @classmethod
+    def reopen(cls, conversation_id: str, at: datetime) -> bool:
+        """A resolved conversation back to open (the customer wrote again)."""
+        result = cls._get_collection().update_one(
+            {"_id": conversation_id, "status": RESOLVED}, {"$set": {"status": OPEN, "status_changed_at": at}})
+        return result.modified_count > 0
+
+    @classmethod
     def mark_read(cls, conversation_id: str) -> bool:
         with write_lock():
             result = cls._get_collection().update_one(
@@ -201,6 +221,9 @@ class Message(Document):
     # A received file, fetched from WhatsApp (webapp.media): status pending|ready|failed, tries, key
     # (in the media storage), sha256, size, mime_type, filename, error. None: never fetched.
     media = DictField(null=True, default=None)
+    # The text read from a received image or PDF (webapp.ocr): status pending|done|failed, text, language,
+    # pages, method (text layer, ocr or both), key (the file read), error, at. None: not read.
+    text_extract = DictField(null=True, default=None)
 
     meta = {
         "collection": "messages",
@@ -325,6 +348,12 @@ class Message(Document):
                 {"_id": message_id}, {"$inc": {"media.tries": 1}}, return_document=ReturnDocument.AFTER)
         return int(((after or {}).get("media") or {}).get("tries") or 0)
 
+    @classmethod
+    def set_text_extract(cls, message_id: str, record: dict[str, Any]) -> bool:
+        """Replace the text read from the message's file (webapp.ocr); False when there is no such message."""
+        with write_lock():
+            result = cls._get_collection().update_one({"_id": message_id}, {"$set": {"text_extract": record}})
+        return result.matched_count > 0
 
     @classmethod
     def named(cls, wamid: str, *fields: str) -> Message | None:

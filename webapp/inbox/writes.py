@@ -17,8 +17,15 @@ from ..core.clock import utcnow
 from ..core.db import write_lock
 from ..whatsapp.events import STATUS_RANK, Business, Event, MessageEvent, ReactionEvent, StatusEvent
 from ..whatsapp.parse import parse_timestamp
-from .documents import Conversation, Message, PendingUpdate, WamidAlias
-from .events import ConversationChanged, InboxEvent, MessageStatusChanged, MessageStored, ReactionsChanged
+from .documents import CONVERSATION_STATUSES, OPEN, RESOLVED, Conversation, Message, PendingUpdate, WamidAlias
+from .events import (
+    ConversationChanged,
+    ConversationStateChanged,
+    InboxEvent,
+    MessageStatusChanged,
+    MessageStored,
+    ReactionsChanged,
+)
 
 
 @dataclass
@@ -29,6 +36,7 @@ class Changes:
     statuses: set[str] = field(default_factory=set)
     reactions: set[str] = field(default_factory=set)
     conversations: set[str] = field(default_factory=set)
+    states: list[ConversationStateChanged] = field(default_factory=list)
 
     def merge(self, other: Changes) -> None:
         for message_id, conversation_id in other.new_messages.items():
@@ -36,6 +44,7 @@ class Changes:
         self.statuses |= other.statuses
         self.reactions |= other.reactions
         self.conversations |= other.conversations
+        self.states.extend(other.states)
 
     def events(self) -> Iterator[InboxEvent]:
         """New messages first (a new message already shows its status), then status moves,
@@ -48,6 +57,7 @@ class Changes:
             yield ReactionsChanged(message_id)
         for conversation_id in sorted(self.conversations):
             yield ConversationChanged(conversation_id)
+        yield from self.states
 
 
 @dataclass
@@ -130,6 +140,8 @@ def _apply_message(event: MessageEvent, report: Report) -> None:
         Conversation.record_message(message, event.contact_name, event.business.display_number)
         report.changes.new_messages[message.id] = message.conversation_id
         report.changes.conversations.add(message.conversation_id)
+        if message.direction == "inbound":
+            _reopen_if_resolved(message.conversation_id, report)
     else:
         report.duplicates += 1
         # Fold the stored message in again, uncounted: when a delivery failed between storing the
@@ -255,6 +267,51 @@ def _apply_reaction(event: ReactionEvent, report: Report) -> None:
     elif changed:
         report.reactions_applied += 1
         report.changes.reactions.add(target)
+
+
+def _reopen_if_resolved(conversation_id: str, report: Report) -> None:
+    """The customer wrote again: a resolved conversation is open again, with its assignee."""
+    at = utcnow()
+    if Conversation.reopen(conversation_id, at):
+        assignee = Conversation.objects(pk=conversation_id).scalar("assignee").first()
+        report.changes.states.append(ConversationStateChanged(
+            conversation_id, OPEN, RESOLVED, assignee, assignee, by="customer", at=at))
+
+
+# --- a conversation's status and assignee ------------------------------------------------------------------
+
+UNCHANGED: Any = object()
+
+
+def set_state(conversation_id: str, *, by: str, status: str | None = None,
+              assignee: str | None = UNCHANGED) -> ConversationStateChanged | None:
+    """Change a conversation's status and/or assignee (None unassigns); publishes what changed.
+    Returns the change, or None when nothing changed. Raises KeyError when there is no such conversation."""
+    if status is not None and status not in CONVERSATION_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(CONVERSATION_STATUSES)}")
+    at = utcnow()
+    update: dict[str, Any] = {}
+    if status is not None:
+        update["status"] = status
+    if assignee is not UNCHANGED:
+        update["assignee"] = assignee
+    with write_lock():
+        before = Conversation.change_state(conversation_id, update) if update else \
+            Conversation._get_collection().find_one({"_id": conversation_id})
+        if before is None:
+            raise KeyError(conversation_id)
+        previous_status = before.get("status") or OPEN
+        previous_assignee = before.get("assignee")
+        new_status = status or previous_status
+        new_assignee = previous_assignee if assignee is UNCHANGED else assignee
+        if (new_status, new_assignee) == (previous_status, previous_assignee):
+            return None
+        if new_status != previous_status:
+            Conversation._get_collection().update_one({"_id": conversation_id}, {"$set": {"status_changed_at": at}})
+    change = ConversationStateChanged(conversation_id, new_status, previous_status, new_assignee, previous_assignee,
+                                      by=by, at=at)
+    bus.publish(ConversationChanged(conversation_id), change)
+    return change
 
 
 # --- messages this app sends through the Cloud API -----------------------------------------------------------

@@ -30,6 +30,7 @@ from ..inbox.events import (
     ReactionsChanged,
 )
 from ..inbox.schemas import Conversation, Message
+from ..ocr.events import MessageTextExtracted
 from . import views
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ def subscribe(bus: EventBus) -> None:
     bus.subscribe(MessageMediaChanged, resilient(push_media))
     bus.subscribe(ConversationChanged, resilient(push_conversation))
     bus.subscribe(TokenStatusChanged, push_whatsapp_status)
+    bus.subscribe(MessageTextExtracted, push_extracted_text)
 
 
 def resilient(push: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -149,3 +151,13 @@ def push_whatsapp_status(event: TokenStatusChanged) -> None:
     """WhatsApp refused the access token (or takes it again): every open page's banner says so."""
     socketio.emit("whatsapp:status", {"problem": event.problem, "html": _html(views.render_whatsapp_banner)})
 
+
+def push_extracted_text(event: MessageTextExtracted) -> None:
+    """The text of a received image or PDF was read (or could not be): the whole bubble again (it shows the text)."""
+    message = documents.Message.objects(pk=event.message_id).first()
+    if message is None:
+        return
+    name = _contact_name(message.conversation_id)
+    shape = Message.of(message, name)
+    socketio.emit("message:text", {"id": message.id, "wa_id": message.wa_id, "extractedText": shape.extracted_text,
+                                   "html": _html(views.render_bubble, message, name)})

@@ -3,6 +3,7 @@ every bubble, tick and row is rendered by the partials in templates/partials/.""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from flask import Blueprint, current_app, render_template
@@ -11,16 +12,19 @@ from flask.typing import ResponseReturnValue
 from htmx_flask import Htmx, request
 
 from .. import templates_catalog
-from ..auth import sent_by
+from ..auth import guard, sent_by
 from ..core.errors import APIError, AppError, Invalid, NotFound
 from ..core.validation import parse
 from ..inbox import queries, sending
 from ..inbox.schemas import ContactPath
 from ..media import sending as media_sending
+from ..ocr import queries as ocr
+from ..ocr.schemas import as_date, as_flag
 from . import views
 from .schemas import (
     AttachmentForm,
     ComposerForm,
+    DocumentsPageQuery,
     MessagePageQuery,
     PageQuery,
     SearchQuery,
@@ -58,11 +62,20 @@ def _search_text() -> str:
 def _list(query: str = "", before: str | None = None) -> dict[str, Any]:
     rows, has_more = queries.conversations(limit=LIST_PAGE, query=query, before_wa_id=before)
     return {
-        "rows": [views.row(c) for c in rows],
+        "rows": [views.row(c) for c in rows] + _text_matches(query, before, {c.id for c in rows}),
         "more_before": rows[-1].wa_id if has_more and rows else None,
         "more_of": before,
         "query": query,
     }
+
+
+def _text_matches(query: str, before: str | None, listed: set[str]) -> list[views.Row]:
+    """The search's second half (first page only): chats whose received files' text mentions the query, each
+    with the words around it (webapp.ocr)."""
+    if not query or before:
+        return []
+    return [dataclasses.replace(views.row(conversation), preview="📄 " + ocr.snippet(received.text, query))
+            for conversation, received in ocr.conversations_mentioning(query) if conversation.id not in listed]
 
 
 def _page(chat: views.Chat | None, **context: Any) -> str:
@@ -188,6 +201,8 @@ def sync_templates(wa_id: str) -> ResponseReturnValue:
     """The picker's "Sync templates": the same as `flask templates sync`, then the picker again."""
     if not request.htmx:
         raise APIError(400, "Sync templates from the inbox page.")
+    if not guard.principal().is_admin:
+        return views.render_template_picker(views.template_picker(_wa_id(), notice=guard.ADMINS_ONLY)), 403
     try:
         notice = templates_catalog.sync().summary() + "."
     except AppError as exc:
@@ -221,3 +236,26 @@ def send_template(wa_id: str) -> ResponseReturnValue:
         return response
     contact_name = queries.get_conversation(conversation_wa_id, message.phone_number_id).contact_name
     return render_template("partials/_message.html", b=views.bubble(message, contact_name=contact_name))
+
+
+# --- the Documents page: what customers sent, with the text read from it (webapp.ocr) -------------------------
+
+DOCUMENTS_PAGE = 30
+
+
+@bp.get("/documents")
+def documents() -> ResponseReturnValue:
+    """The images and PDFs customers sent, newest first, filtered, each with its text."""
+    try:
+        args = parse(DocumentsPageQuery, request.args)
+    except AppError as exc:
+        given = {name: value for name, value in request.args.items() if name in DocumentsPageQuery.model_fields}
+        page = views.documents_page([], {}, given, None)
+        return render_template("documents.html", listing=page, notice=exc.message, page_title="Documents"), exc.status
+    filters = ocr.Filters(kind=args.type, contact=args.contact, has_text=as_flag(args.text),
+                          since=as_date(args.since), until=as_date(args.until), q=args.q)
+    files, has_more = ocr.received_files(filters, limit=DOCUMENTS_PAGE, before=args.before)
+    given = {name: value for name, value in args.model_dump(exclude={"before"}).items() if value}
+    page = views.documents_page(files, ocr.contact_names(files), given,
+                                files[-1].id if has_more and files else None)
+    return render_template("documents.html", listing=page, notice=None, page_title="Documents")
