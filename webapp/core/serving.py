@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import os
 import resource
 import socket
 from collections import Counter
@@ -137,10 +136,12 @@ def raise_open_file_limit(wanted: int) -> int:
 
 def serve(app: Any, host: str, port: int, config: dict[str, Any]) -> None:
     """Serve `app` (the Flask app; Socket.IO's middleware wraps it) until interrupted."""
-    if os.environ.get("INBOX_GC_TUNE"):
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(50_000, 20, 100)
+    # Thousands of long-lived connections make every garbage collection walk them all: keep what
+    # start-up made out of the collector's sight, and collect the young generation less often
+    # (halves the server's CPU per pushed message at 3,000 clients: make bench-connections).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
     size = int(config["WEB_MAX_CONNECTIONS"])
     files = raise_open_file_limit(size)
     if files < size:
