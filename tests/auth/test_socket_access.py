@@ -93,6 +93,9 @@ def test_switching_an_agent_off_or_a_new_password_closes_their_pages_sockets(
     first, second = (start_server(REDIS_URL=redis_server.url, SOCKET_RECHECK_SECONDS=0) for _ in range(2))
     pages = [cookie_listener(first), cookie_listener(second), cookie_listener(second)]
     program = token_listener(first, first.token)
+    # the test agent is the first, so the only admin: another admin lets it be switched off
+    cli(mongodb_uri, redis_server.url, "create-agent", "boss@example.test", "--password", "another long secret",
+        "--role", "admin")
 
     cli(mongodb_uri, redis_server.url, *command)
     for page in pages:
