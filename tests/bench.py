@@ -25,6 +25,7 @@ from webapp.inbox.documents import Message
 CONVERSATIONS = int(os.environ.get("BENCH_CONVERSATIONS", "200"))
 MESSAGES_EACH = int(os.environ.get("BENCH_MESSAGES_EACH", "50"))
 BATCH = 25  # messages per webhook body, as Meta batches them
+JSON = "application/json"  # POST /webhook takes nothing else
 BUSINESS, PHONE_ID = "15550001111", "100000000000001"
 
 
@@ -66,11 +67,13 @@ def run(uri: str) -> None:
                             "type": "text", "text": {"body": f"message {i} from {wa_id}"}})
             contacts[wa_id] = {"profile": {"name": f"Customer {c}"}, "wa_id": wa_id}
             if len(pending) == BATCH:
-                assert client.post("/webhook", data=body(pending, list(contacts.values()))).status_code == 200
+                assert client.post("/webhook", data=body(pending, list(contacts.values())),
+                           content_type=JSON).status_code == 200
                 sent += len(pending)
                 pending, contacts = [], {}
     if pending:
-        assert client.post("/webhook", data=body(pending, list(contacts.values()))).status_code == 200
+        assert client.post("/webhook", data=body(pending, list(contacts.values())),
+                           content_type=JSON).status_code == 200
     ingest_s = time.perf_counter() - start
     assert Message.objects.count() == total
 
@@ -82,7 +85,7 @@ def run(uri: str) -> None:
         "object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
             "metadata": {"display_phone_number": BUSINESS, "phone_number_id": PHONE_ID},
             "statuses": [{"id": outbound_ids.pop(), "status": "read", "timestamp": str(base + 99999),
-                          "recipient_id": wa_ids[0]}]}}]}]})), 50)
+                          "recipient_id": wa_ids[0]}]}}]}]}), content_type=JSON), 50)
 
     results = {
         "ingest": f"{total} messages in {ingest_s:.1f}s = {total / ingest_s:.0f} msg/s ({BATCH} per body)",

@@ -318,7 +318,8 @@
   // --- live updates -------------------------------------------------------------------------------
 
   const offline = $("#offline");
-  const socket = io({ reconnectionDelay: 500, reconnectionDelayMax: 2000 });
+  // WebSocket only: one connection to one web process (no long-polling, so no sticky sessions).
+  const socket = io({ transports: ["websocket"], reconnectionDelay: 500, reconnectionDelayMax: 2000 });
   let connectedBefore = false;
 
   const online = (connected) => {
@@ -407,6 +408,9 @@
     placeRow(conversation.html, conversation.wa_id);
     if (typeof conversation.unreadCount === "number") countUnread(conversation.wa_id, conversation.unreadCount);
   });
+
+  // The server could not push something (its database blipped): fetch the list and open chat again.
+  socket.on("inbox:resync", () => catchUp());
 
   socket.on("whatsapp:status", (update) => {
     const banner = document.getElementById("whatsapp-banner");

@@ -137,9 +137,11 @@ def test_deactivating_an_agent_closes_their_open_connections_at_once(
     server = start_server()
     sam = credentials_for(make_app(), "sam token", "sam@example.test", "Sam Agent")
     sam_socket = socketio.Client(reconnection=False)
-    sam_socket.connect(server.url, headers={"Cookie": f"{sam.cookie_name}={sam.session_cookie}"}, wait_timeout=10)
+    sam_socket.connect(server.url, headers={"Cookie": f"{sam.cookie_name}={sam.session_cookie}"}, wait_timeout=10,
+                       transports=["websocket"])
     admin_socket = socketio.Client(reconnection=False)
-    admin_socket.connect(server.url, headers={"Cookie": server.agent_headers["Cookie"]}, wait_timeout=10)
+    admin_socket.connect(server.url, headers={"Cookie": server.agent_headers["Cookie"]}, wait_timeout=10,
+                         transports=["websocket"])
     try:
         with make_app().app_context():
             sam_id = str(Agent.by_email("sam@example.test").pk)
@@ -150,7 +152,8 @@ def test_deactivating_an_agent_closes_their_open_connections_at_once(
         assert admin_socket.connected
         with pytest.raises(socketio.exceptions.ConnectionError):
             socketio.Client(reconnection=False).connect(
-                server.url, headers={"Cookie": f"{sam.cookie_name}={sam.session_cookie}"}, wait_timeout=5)
+                server.url, headers={"Cookie": f"{sam.cookie_name}={sam.session_cookie}"}, wait_timeout=5,
+                transports=["websocket"])
     finally:
         for client in (sam_socket, admin_socket):
             if client.connected:

@@ -405,7 +405,7 @@ def connect(server: LiveServer, **kwargs: Any) -> socketio.Client:
     reasons: list[Any] = []
     client.on("connect_error", reasons.append)
     try:
-        client.connect(server.url, wait_timeout=10, **kwargs)
+        client.connect(server.url, wait_timeout=10, transports=["websocket"], **kwargs)
     except socketio.exceptions.ConnectionError as exc:
         raise Refused(str(reasons)) from exc
     return client

@@ -35,6 +35,7 @@ from webapp.webhooks.documents import WebhookEvent
 
 StartServer = Callable[..., LiveServer]
 T0 = 1754400000
+JSON = {"Content-Type": "application/json"}  # POST /webhook takes nothing else
 
 
 @pytest.fixture
@@ -216,7 +217,7 @@ def test_the_web_server_and_a_worker_writing_the_same_conversations_lose_nothing
         latest[wa_id] = f"wamid.REPLY{n:03d}"
         body = raw(inbound(outbound("Thanks, we're on it", to=wa_id, id=latest[wa_id], timestamp=T0 + 1000),
                            wa_id=wa_id, name=f"Customer {n}"))
-        assert requests.post(f"{server.url}/webhook", data=body, timeout=10).status_code == 200
+        assert requests.post(f"{server.url}/webhook", data=body, timeout=10, headers=JSON).status_code == 200
     with app.app_context():  # deliveries stored while the database was away, not yet applied
         for wa_id in contacts:
             for i in range(per_contact):
@@ -229,7 +230,8 @@ def test_the_web_server_and_a_worker_writing_the_same_conversations_lose_nothing
 
     def post(chunk: list[bytes]) -> list[int]:
         start.wait()
-        return [requests.post(f"{server.url}/webhook", data=body, timeout=30).status_code for body in chunk]
+        return [requests.post(f"{server.url}/webhook", data=body, timeout=30, headers=JSON).status_code
+                for body in chunk]
 
     queue = queue_of(redis_server)
     with ThreadPoolExecutor(max_workers=4) as pool:

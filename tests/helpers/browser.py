@@ -206,7 +206,8 @@ class Listener:
         return record
 
     def connect(self) -> Listener:
-        self.client.connect(self.url, auth=self.auth, headers=self.headers, wait_timeout=10)
+        self.client.connect(self.url, auth=self.auth, headers=self.headers, wait_timeout=10,
+                            transports=["websocket"])  # the server takes no long-polling
         return self
 
     def disconnect(self) -> None:

@@ -24,7 +24,7 @@ def init_app(app: Flask) -> None:
     navigation.add_page(app, "Admin", "admin.page", admin_only=True)
     csrf.init_app(app)
     app.before_request(require_sign_in)
-    sockets.init_app()
+    sockets.init_app(app)
     cli.register(app)
 
     @app.context_processor

@@ -10,15 +10,15 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, session
 from mongoengine import NotUniqueError
 
-from ..core.clock import utcnow
+from ..core.clock import as_utc, utcnow
 from . import tokens
-from .documents import ADMIN, AGENT, ROLES, Agent, AgentSession, PasswordLink
+from .documents import ADMIN, AGENT, ROLES, Agent, AgentSession, ApiToken, PasswordLink
 from .passwords import DUMMY_HASH, hash_password, password_problem, verify_password
 
 SESSION_KEY = "sid"
@@ -51,6 +51,8 @@ class Principal:
     sent_by: str  # recorded on the messages it sends: the agent's email, or "token:<name>"
     email: str | None = None  # agents only
     session_key: str | None = None  # the AgentSession behind a cookie sign-in
+    agent_id: str | None = None  # agents only
+    expires_at: datetime | None = None  # when the session behind a cookie sign-in ends
     role: str = AGENT
 
     @property
@@ -282,7 +284,8 @@ def from_session() -> Principal | None:
     if agent is None or not agent.active:
         return None
     return Principal(kind="agent", name=agent.name, sent_by=agent.email, email=agent.email,
-                     session_key=record.id, role=agent.role)
+                     session_key=record.id, role=agent.role, agent_id=str(agent.pk),
+                     expires_at=as_utc(record.expires_at))
 
 
 def from_token(secret: str) -> Principal:
@@ -317,3 +320,15 @@ def ensure_demo_agent() -> tuple[str, bool] | None:
         return (f"Sign in at {login} as {DEMO_EMAIL} with the password {DEMO_PASSWORD} "
                 "(a development agent: never made outside APP_ENV=development)."), created
     return f"Sign in at {login} with an agent's email and password (`flask create-agent EMAIL` makes one).", created
+
+
+def still_allowed(principal: Principal) -> bool:
+    """Whether what let `principal` in still holds: its session live and its agent active, or its
+    token not revoked (an open Socket.IO connection asks this again now and then)."""
+    if principal.kind == "token":
+        token = ApiToken.by_name(principal.name)
+        return token is not None and not token.revoked
+    if principal.session_key is None or AgentSession.live(principal.session_key) is None:
+        return False
+    agent = Agent.by_id(principal.agent_id)
+    return agent is not None and agent.active

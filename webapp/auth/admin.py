@@ -114,6 +114,7 @@ def revoke_token() -> ResponseReturnValue:
         token, _ = tokens.revoke(_form("name", 64))
     except TokenError as exc:
         return _admin_page(400, error=exc.message)
+    sockets.close_token_sockets(token.name)  # its programs' open connections end now, on every web process
     flash(f"The token {token.name!r} is revoked: programs using it get 401 from now on.")
     return redirect(url_for("admin.page"), 303)
 

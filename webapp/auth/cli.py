@@ -8,7 +8,7 @@ import click
 from flask import Flask
 
 from ..core.clock import as_utc
-from . import accounts, tokens
+from . import accounts, sockets, tokens
 from .documents import ROLES
 
 
@@ -61,6 +61,7 @@ def register(app: Flask) -> None:
             agent = accounts.set_active(email, False)
         except accounts.AccountError as exc:
             raise click.ClickException(exc.message) from None
+        sockets.close_agent_sockets(agent.pk)  # its open pages stop receiving at once
         click.echo(f"{agent.email} is switched off and signed out everywhere.")
 
     @agents.command("set-role")
@@ -93,6 +94,7 @@ def register(app: Flask) -> None:
             agent = accounts.set_password(email, password)
         except accounts.AccountError as exc:
             raise click.ClickException(exc.message) from None
+        sockets.close_agent_sockets(agent.pk)
         click.echo(f"{agent.email} has a new password and is signed out everywhere.")
 
     @app.cli.command("create-token")
@@ -132,6 +134,7 @@ def register(app: Flask) -> None:
             token, was_live = tokens.revoke(name)
         except tokens.TokenError as exc:
             raise click.ClickException(exc.message) from None
+        sockets.close_token_sockets(token.name)  # its programs' open connections end at once
         if was_live:
             click.echo(f"Revoked {token.name!r} ({token.prefix}…).")
         else:

@@ -14,6 +14,7 @@ from flask import Response, current_app, g, redirect, render_template, request, 
 from flask.typing import ResponseReturnValue
 
 from ..core.errors import error_response, wants_json
+from ..core.security import public_host
 from . import accounts, csrf
 from .tokens import TokenError
 
@@ -129,6 +130,6 @@ def _same_site_path(url: str | None) -> str | None:
     if not url:
         return None
     parts = urlsplit(url)
-    if parts.netloc != request.host:
+    if parts.netloc != public_host():
         return None
     return parts.path + (f"?{parts.query}" if parts.query else "")

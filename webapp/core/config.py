@@ -97,6 +97,15 @@ class Settings(BaseSettings):
     MEDIA_S3_REGION: str = ""
     # Seconds before each new try of a failed download (JSON list); then the media shows as failed.
     MEDIA_RETRY_DELAYS: list[Annotated[int, Field(ge=0)]] = [2, 10, 30]
+    # Connections (webapp/core/serving.py, webapp/auth/sockets.py). The address people open; the HTTPS
+    # redirect and absolute URLs use it, never the request's Host header. Empty: plain HTTP in production
+    # is refused rather than redirected.
+    PUBLIC_URL: str = ""
+    WEB_MAX_CONNECTIONS: int = Field(10000, ge=1)  # open connections one web process serves at once
+    MAX_CONNECTIONS_PER_CLIENT: int = Field(100, ge=1)  # per client address (TCP, and Socket.IO behind proxies)
+    WEB_IDLE_TIMEOUT: float = Field(60.0, ge=30.0)  # a silent connection closes (Socket.IO pings every 25 s)
+    WEB_HEADER_TIMEOUT: float = Field(10.0, gt=0)  # a request's line and headers must arrive within this
+    SOCKET_RECHECK_SECONDS: float = Field(30.0, ge=0)  # an open socket's access is asked again (0: never)
     # Text read from received images and PDFs (webapp/ocr): Tesseract's languages, joined by "+"
     # ("eng", "eng+deu"; each needs Debian's tesseract-ocr-<lang>), until the settings store holds them.
     OCR_LANGUAGES: str = "eng"
@@ -201,6 +210,13 @@ class Settings(BaseSettings):
             raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
         return value
 
+    @field_validator("PUBLIC_URL")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if value and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?/?", value):
+            raise ValueError(f"PUBLIC_URL must be a scheme and host such as https://inbox.example.com, not {value!r}")
+        return value.rstrip("/")
+
     @field_validator("LOG_LEVEL")
     @classmethod
     def _log_level(cls, value: str) -> str:
@@ -257,6 +273,8 @@ def _one_line(error: ErrorDetails) -> str:
         return f"{name} must be a number, not {given!r}"
     if error["type"] == "greater_than_equal":
         return f"{name} must be {context['ge']} or more, not {given}"
+    if error["type"] == "greater_than":
+        return f"{name} must be more than {context['gt']}, not {given}"
     if error["type"] == "literal_error":
         *first, last = get_args(Settings.model_fields[name].annotation)
         return f"{name} must be {', '.join(first)} or {last}, not {given!r}"

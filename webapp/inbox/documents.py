@@ -273,8 +273,9 @@ class Conversation(Document):
     @classmethod
     def note_typing(cls, conversation_id: str, at: datetime, every: timedelta) -> bool:
         """Record that the agent types now; True when no indicator went out in the last `every` (send one)."""
-        before = cls._get_collection().find_one_and_update({"_id": conversation_id},
-                                                           {"$max": {"typing_sent_at": at}})
+        with write_lock():  # FerretDB rewrites the whole document: unlocked, it could undo an unread count
+            before = cls._get_collection().find_one_and_update({"_id": conversation_id},
+                                                               {"$max": {"typing_sent_at": at}})
         if before is None:
             return False
         last = as_utc(before.get("typing_sent_at"))

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import wraps
 from typing import Any
+
+from flask import Flask, current_app
 
 from ..core.bus import EventBus
 from ..core.clock import iso
+from ..core.db import DB_UNAVAILABLE
 from ..core.extensions import socketio
 from ..graph.events import TokenStatusChanged
 from ..inbox import documents
@@ -32,14 +36,49 @@ from . import views
 log = logging.getLogger(__name__)
 
 
+# A push reads what changed from the database; if it is away just then (a blip after the write),
+# the push is tried again after these many seconds, in the background; after the last, every page
+# is told to fetch its list and open chat again (`inbox:resync`) instead.
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+
 def subscribe(bus: EventBus) -> None:
-    bus.subscribe(MessageStored, push_new_message)
-    bus.subscribe(MessageStatusChanged, push_status)
-    bus.subscribe(ReactionsChanged, push_reactions)
-    bus.subscribe(MessageMediaChanged, push_media)
-    bus.subscribe(ConversationChanged, push_conversation)
+    bus.subscribe(MessageStored, resilient(push_new_message))
+    bus.subscribe(MessageStatusChanged, resilient(push_status))
+    bus.subscribe(ReactionsChanged, resilient(push_reactions))
+    bus.subscribe(MessageMediaChanged, resilient(push_media))
+    bus.subscribe(ConversationChanged, resilient(push_conversation))
     bus.subscribe(TokenStatusChanged, push_whatsapp_status)
     bus.subscribe(MessageTextExtracted, push_extracted_text)
+
+
+def resilient(push: Callable[[Any], None]) -> Callable[[Any], None]:
+    """`push`, tried again in the background while the database is away (see RETRY_DELAYS)."""
+
+    @wraps(push)
+    def run(event: Any) -> None:
+        try:
+            push(event)
+        except DB_UNAVAILABLE:
+            log.warning("the database is away: %s will be pushed again shortly", type(event).__name__)
+            socketio.start_background_task(_retry, current_app._get_current_object(), push, event)  # type: ignore[attr-defined]
+
+    return run
+
+
+def _retry(app: Flask, push: Callable[[Any], None], event: Any) -> None:
+    for delay in RETRY_DELAYS:
+        socketio.sleep(delay)
+        try:
+            with app.app_context():
+                push(event)
+            return
+        except DB_UNAVAILABLE:
+            continue
+        except Exception:
+            log.exception("could not push %s", type(event).__name__)
+            break
+    socketio.emit("inbox:resync", {})  # the pages fetch what they show again
 
 
 def _html(render: Callable[..., str], *args: Any) -> str | None:
