@@ -16,7 +16,8 @@ from typing import Any
 from dotenv import load_dotenv
 from flask import Flask
 
-from . import api, auth, demo, graph, inbox, media, templates_catalog, ui, webhooks
+from . import ai, api, auth, demo, graph, inbox, media, templates_catalog, ui, webhooks
+from . import settings as business_settings
 from .core import bus, errors, health, jobs
 from .core.config import ConfigError, Settings
 from .core.db import DatabaseUnavailable, connect, share_write_lock
@@ -29,7 +30,7 @@ from .ui import push
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = (*inbox.DOCUMENTS, *webhooks.DOCUMENTS, *auth.DOCUMENTS, *graph.DOCUMENTS,
-             *templates_catalog.DOCUMENTS)
+             *templates_catalog.DOCUMENTS, *business_settings.DOCUMENTS, *ai.DOCUMENTS)
 
 # Eventlet is in maintenance mode; the async mode is a setting (SOCKETIO_ASYNC_MODE=threading works).
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
@@ -73,6 +74,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     push.subscribe(events)  # every change reaches every open browser
     if settings.SIMULATE_DELIVERY and not settings.WHATSAPP_ACCESS_TOKEN:
         delivery.subscribe(events)  # demo mode: app-sent messages get delivered and read
+    ai.subscribe(events)  # AI auto-reply, handoff, greetings and away messages (webapp/ai)
+    ui.subscribe_ai(events)  # who handles a conversation, and handoff notifications, on every open page
 
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
@@ -87,6 +90,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     webhooks.register_cli(app)
     demo.register_cli(app)
     templates_catalog.register_cli(app)
+    business_settings.register_cli(app)  # flask settings show|set
     apply_limits(app, api=api.bp, webhook=webhooks.bp)  # last: after every blueprint (the sign-in view too)
     return app
 

@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     MEDIA_S3_REGION: str = ""
     # Seconds before each new try of a failed download (JSON list); then the media shows as failed.
     MEDIA_RETRY_DELAYS: list[Annotated[int, Field(ge=0)]] = [2, 10, 30]
+    # The AI's chat-completions service (webapp/ai): any OpenAI-compatible API (OpenAI, Groq, Ollama, vLLM).
+    # Without AI_BASE_URL the AI is off whatever the settings page says.
+    AI_BASE_URL: str = ""
+    AI_API_KEY: str = ""
+    AI_MODEL: str = ""
 
     # Keys of `overrides` that are not settings (tests): copied into app.config as they are.
     _extra: dict[str, Any] = PrivateAttr(default_factory=dict)

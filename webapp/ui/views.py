@@ -168,6 +168,7 @@ class Bubble:
     reactions: list[str] = field(default_factory=list)
     tick: Tick | None = None
     media: MediaFile | None = None
+    sent_by: str | None = None  # who sent it from this app ("ai": the AI's badge)
 
     @property
     def outbound(self) -> bool:
@@ -222,6 +223,7 @@ def bubble(message: Message, *, quoted: dict[str, Message] | None = None, contac
         reactions=reaction_emojis(message),
         tick=message_tick(message) if message.direction == "outbound" else None,
         media=media_file(message),
+        sent_by=message.sent_by_app,
         **vars(display(message.type, message.content, message.errors)),
     )
 
@@ -246,6 +248,7 @@ class Row:
     tick: Tick | None
     last_at: datetime | None
     unread: int
+    handled_by_ai: bool = False  # status pending: the AI is handling it
 
     @property
     def iso(self) -> str:
@@ -270,6 +273,7 @@ def row(conversation: Conversation) -> Row:
         tick=tick_for(status_name(last.status_rank, "outbound")) if last and outbound else None,
         last_at=conversation.last_message_at,
         unread=conversation.unread_count or 0,
+        handled_by_ai=conversation.status == "pending",
     )
 
 
