@@ -18,9 +18,14 @@ class SettingsInvalid(ValueError):
         super().__init__("; ".join(f"{key} {problem}" for key, problem in errors.items()))
 
 
+def _field(key: str) -> str:
+    """A key as a stored field name: MongoDB paths split on dots, so "ai.enabled" is kept as "ai:enabled"."""
+    return key.replace(".", ":")
+
+
 def _stored() -> dict[str, Any]:
     document = StoredSettings._get_collection().find_one({"_id": SETTINGS_ID}) or {}
-    return document.get("values") or {}
+    return {field.replace(":", "."): value for field, value in (document.get("values") or {}).items()}
 
 
 def get(key: str) -> Any:
@@ -75,7 +80,7 @@ def change(values: dict[str, Any], *, by: str) -> list[SettingChange]:
         at = utcnow()
         StoredSettings._get_collection().update_one(
             {"_id": SETTINGS_ID},
-            {"$set": {**{f"values.{key}": value for key, value in changed.items()}, "updated_at": at}},
+            {"$set": {**{f"values.{_field(key)}": value for key, value in changed.items()}, "updated_at": at}},
             upsert=True)
     log = [SettingChange(at=at, by=by, key=key, old=before[key], new=value) for key, value in changed.items()]
     for entry in log:
