@@ -142,6 +142,7 @@ def test_the_app_keeps_its_own_description(app: Flask) -> None:
         "POST /api/messages/{message_id}/reaction", "POST /api/messages/{message_id}/retry",
         "POST /api/messages/media",
         "GET /api/templates", "POST /api/messages/template",
+        "POST /api/conversations/{wa_id}/takeover", "POST /api/conversations/{wa_id}/handback",
     }
     assert all(count >= MAX_EXAMPLES for count in result.cases.values()), result.cases
     print(f"schemathesis: {sum(result.cases.values())} requests in {elapsed:.1f}s: {dict(result.cases)}")
