@@ -43,7 +43,7 @@ def test_a_customer_text_gets_an_ai_reply_through_the_send_path(make_app: Callab
         assert AiUsage.used_today() == 70
         (call,) = AiReply.objects(conversation_id=cid)
         assert (call.tokens, call.action, call.model) == (70, "reply", MODEL)
-        assert call.sent_message_id == [m["id"] for m in messages(client) if m["sentBy"] == "ai"][0]
+        assert call.sent_message_id == next(m["id"] for m in messages(client) if m["sentBy"] == "ai")
 
 
 def test_the_history_window_and_roles(make_app: Callable[..., Flask], llm_api: LLMServer) -> None:

@@ -32,7 +32,8 @@ def messages(client: FlaskClient, wa_id: str = RAVI) -> list[dict[str, Any]]:
 
 
 def sent_by(client: FlaskClient, who: str, wa_id: str = RAVI) -> list[str]:
-    return [(m.get("text") or {}).get("body", "") for m in messages(client, wa_id) if m["direction"] == "outbound" and m["sentBy"] == who]
+    return [(m.get("text") or {}).get("body", "") for m in messages(client, wa_id)
+            if m["direction"] == "outbound" and m["sentBy"] == who]
 
 
 def wait_sent(client: FlaskClient, who: str, count: int, wa_id: str = RAVI, timeout: float = 8.0) -> list[str]:
