@@ -31,7 +31,8 @@ def test_ai_reply_handoff_and_take_over(start_server: Callable[..., LiveServer],
     page = pages.open(f"{server.url}/c/{RAVI}")
     other = pages.open(f"{server.url}/")  # another agent's page, on the list
     handler = page.locator("#ai-handler")
-    expect(handler).to_contain_text("AI is handling this chat")  # it took the conversation and greeted back
+    expect(handler).to_contain_text("AI is handling this chat")  # it took the conversation and answered
+    expect(page.locator(".message-list .bubble", has_text="How can I help you today?")).to_be_visible(timeout=10000)
 
     llm_api.script(reply("Hi! Our bikes start at 300 EUR."))
     post(server, inbound(text("How much is a bike?", timestamp=int(time.time()))))
