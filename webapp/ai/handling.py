@@ -41,9 +41,13 @@ REASONS = {
 }
 
 
-def unavailable() -> str | None:
+def unavailable(values: dict[str, Any] | None = None) -> str | None:
     """Why the AI does not answer now (None: it does)."""
-    return provider.configured() or (None if settings.get("ai.enabled") else "The AI is switched off (ai.enabled).")
+    problem = provider.configured()
+    if problem:
+        return problem
+    enabled = values["ai.enabled"] if values is not None else settings.get("ai.enabled")
+    return None if enabled else "The AI is switched off (ai.enabled)."
 
 
 def handles(conversation: Conversation, record: dict[str, Any]) -> bool:

@@ -42,13 +42,16 @@ def on_message(event: MessageStored) -> None:
         if message.sent_by_app and message.sent_by_app not in handling.AUTOMATED:
             agent_replied(message)
         return
+    values = settings.current()
+    ai_on = handling.unavailable(values) is None
+    if not ai_on and not values["ai.greeting"].strip() and not values["hours.enabled"]:
+        return  # nothing automatic to do: no lookups on the webhook's path
     conversation = Conversation.objects(pk=event.conversation_id).first()
     if conversation is None:
         return
-    values = settings.current()
     record, created = AiConversation.ensure(conversation.id)
     handling.greet_if_new(conversation, created, values)
-    if handling.unavailable() is None and handling.handles(conversation, record):
+    if ai_on and handling.handles(conversation, record):
         if conversation.status != PENDING:
             handling.take(conversation.id)
         if handling.has_keyword(handling.message_text(message), values["ai.handoff_keywords"]):
