@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import openai
+import openai.resources.chat.completions  # loaded at start-up, not on the first customer message
+import openai.types.chat
 from flask import current_app
 
 log = logging.getLogger(__name__)
