@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 
 from tests.helpers.ai import ai_app, conversation_status, sent_by, wait_sent
-from tests.helpers.http import assert_error, webhook_ok
+from tests.helpers.http import assert_error, run_cli, webhook_ok
 from tests.helpers.llm_api import LLMServer, error, raw, reply, slow
 from tests.helpers.payloads import RAVI, inbound, text
 from tests.helpers.wait import eventually
@@ -161,3 +161,30 @@ def test_a_new_contact_is_greeted_once(make_app: Callable[..., Flask], llm_api: 
     webhook_ok(client, inbound(now_text("Hi")))
     webhook_ok(client, inbound(now_text("Hi again")))
     assert sent_by(client, "auto") == ["Welcome to Acme!"]
+
+
+def test_hand_back_answers_the_customers_unanswered_message(make_app: Callable[..., Flask],
+                                                            llm_api: LLMServer) -> None:
+    app = ai_app(make_app, llm_api)
+    client = app.test_client()
+    webhook_ok(client, inbound(now_text("Hi")))
+    wait_sent(client, "ai", 1)
+    client.post(f"/api/conversations/{RAVI}/takeover")
+    webhook_ok(client, inbound(now_text("Do you deliver on Sundays?")))
+    llm_api.script(reply("Yes, we deliver on Sundays."))
+    assert client.post(f"/api/conversations/{RAVI}/handback").status_code == 200
+    assert wait_sent(client, "ai", 2)[-1] == "Yes, we deliver on Sundays."
+    assert {"role": "user", "content": "Do you deliver on Sundays?"} in llm_api.requests[-1]["messages"]
+
+
+def test_switching_the_ai_off_gives_its_conversations_to_people(make_app: Callable[..., Flask],
+                                                                llm_api: LLMServer) -> None:
+    app = ai_app(make_app, llm_api)
+    client = app.test_client()
+    webhook_ok(client, inbound(now_text("Hi")))
+    wait_sent(client, "ai", 1)
+    assert run_cli(app, "settings", "set", "ai.enabled", "false").exit_code == 0
+    webhook_ok(client, inbound(now_text("Hello?")))
+    assert conversation_status(client) == "open"
+    time.sleep(0.8)
+    assert len(llm_api.requests) == 1 and len(sent_by(client, "ai")) == 1

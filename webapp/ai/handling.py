@@ -38,6 +38,7 @@ REASONS = {
     "turns": "the AI replied too many times without resolving it",
     "budget": "the AI's token budget ran out",
     "agent": "an agent took over",
+    "off": "the AI was switched off",
 }
 
 

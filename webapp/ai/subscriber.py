@@ -44,8 +44,10 @@ def on_message(event: MessageStored) -> None:
         return
     values = settings.current()
     ai_on = handling.unavailable(values) is None
+    if not ai_on and Conversation.objects(pk=event.conversation_id).scalar("status").first() == PENDING:
+        handling.handoff(event.conversation_id, "off", tell_customer=False)  # switched off: people answer
     if not ai_on and not values["ai.greeting"].strip() and not values["hours.enabled"]:
-        return  # nothing automatic to do: no lookups on the webhook's path
+        return  # nothing automatic to do
     conversation = Conversation.objects(pk=event.conversation_id).first()
     if conversation is None:
         return
@@ -87,6 +89,10 @@ def on_state_changed(event: ConversationStateChanged) -> None:
         handling.reset(event.conversation_id, with_people=False)
     elif event.status == PENDING and event.previous_status != PENDING and event.by != handling.AI:
         handling.reset(event.conversation_id, with_people=False)  # handed back to the AI
+        recent, _ = Message.page(event.conversation_id, limit=5)
+        last = max(recent, key=lambda m: m.received_at, default=None)  # WhatsApp's times are whole seconds
+        if last is not None and last.direction == "inbound" and handling.unavailable() is None:
+            schedule_reply(event.conversation_id, last.id)  # the customer's last word is unanswered
     elif event.previous_status == PENDING and event.status == OPEN and event.by != handling.AI:
         AiConversation.update(event.conversation_id, {"with_people": True, "handoff_reason": "agent",
                                                       "waiting_for": None})
