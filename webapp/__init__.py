@@ -16,7 +16,8 @@ from typing import Any
 from dotenv import load_dotenv
 from flask import Flask
 
-from . import analytics, api, auth, demo, graph, inbox, leads, media, ocr, templates_catalog, ui, webhooks
+from . import ai, analytics, api, auth, demo, graph, inbox, leads, media, ocr, templates_catalog, ui, webhooks
+from . import settings as business_settings
 from .core import bus, errors, health, jobs, navigation
 from .core.config import ConfigError, Settings
 from .core.db import DatabaseUnavailable, connect, share_write_lock
@@ -29,7 +30,8 @@ from .ui import push
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = (*inbox.DOCUMENTS, *webhooks.DOCUMENTS, *auth.DOCUMENTS, *graph.DOCUMENTS,
-             *templates_catalog.DOCUMENTS, *leads.DOCUMENTS, *ocr.DOCUMENTS, *analytics.DOCUMENTS)
+             *templates_catalog.DOCUMENTS, *leads.DOCUMENTS, *ocr.DOCUMENTS, *analytics.DOCUMENTS,
+             *business_settings.DOCUMENTS, *ai.DOCUMENTS)
 
 # Eventlet is in maintenance mode; the async mode is a setting (SOCKETIO_ASYNC_MODE=threading works).
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
@@ -77,6 +79,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if settings.SIMULATE_DELIVERY and not settings.WHATSAPP_ACCESS_TOKEN:
         delivery.subscribe(events)  # demo mode: app-sent messages get delivered and read
     analytics.subscribe(events)  # the dashboard's rollups, counted as messages are written
+    ai.subscribe(events)  # AI auto-reply, handoff, greetings and away messages (webapp/ai)
+    ui.subscribe_ai(events)  # who handles a conversation, and handoff notifications, on every open page
 
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
@@ -97,7 +101,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     ocr.init_app(app)  # flask ocr read, and the Documents page in the top bar
     analytics.register_cli(app)
     navigation.add_page(app, "Analytics", "ui.analytics_page", admin_only=True)
+    navigation.add_page(app, "Settings", "ui.settings_page", admin_only=True)
     inbox.register_cli(app)  # flask inbox audit
+    business_settings.register_cli(app)  # flask settings show|set
     apply_limits(app, api=api.bp, webhook=webhooks.bp)  # last: after every blueprint (the sign-in view too)
     return app
 

@@ -672,6 +672,31 @@
     $(".sign-out")?.requestSubmit();
   });
 
+  // The AI: the open chat's handler bar (AI or people) redraws on `ai:state`; a handoff (`ai:handoff`)
+  // shows a notification on every open page.
+  const refreshHandler = (waId) => {
+    const bar = document.getElementById("ai-handler");
+    if (bar && bar.dataset.waId === waId) htmx.trigger(bar, "ai-state");
+  };
+  socket.on("ai:state", (update) => refreshHandler(update.wa_id));
+  socket.on("ai:handoff", (update) => {
+    refreshHandler(update.wa_id);
+    let box = document.getElementById("ai-notices");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "ai-notices";
+      box.className = "ai-notices";
+      box.setAttribute("role", "status");
+      document.body.appendChild(box);
+    }
+    const note = document.createElement("p");
+    note.className = "ai-notice";
+    note.dataset.waId = update.wa_id;
+    note.textContent = update.text;
+    box.appendChild(note);
+    setTimeout(() => note.remove(), 15000);
+  });
+
   refresh();
   focusComposer();
   markReadSoon(); // a chat opened by loading its address

@@ -147,6 +147,7 @@ def test_the_app_keeps_its_own_description(app: Flask) -> None:
         "POST /api/leads/{lead_id}/proposals/{proposal_id}",
         "GET /api/documents",
         "GET /api/analytics",
+        "POST /api/conversations/{wa_id}/takeover", "POST /api/conversations/{wa_id}/handback",
     }
     assert all(count >= MAX_EXAMPLES for count in result.cases.values()), result.cases
     print(f"schemathesis: {sum(result.cases.values())} requests in {elapsed:.1f}s: {dict(result.cases)}")

@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     # ("eng", "eng+deu"; each needs Debian's tesseract-ocr-<lang>), until the settings store holds them.
     OCR_LANGUAGES: str = "eng"
     OCR_MAX_PAGES: int = Field(20, ge=1)  # pages of a PDF read; the rest are left out (and said so)
+    # The AI's chat-completions service (webapp/ai): any OpenAI-compatible API (OpenAI, Groq, Ollama, vLLM).
+    # Without AI_BASE_URL the AI is off whatever the settings page says.
+    AI_BASE_URL: str = ""
+    AI_API_KEY: str = ""
+    AI_MODEL: str = ""
 
     # Keys of `overrides` that are not settings (tests): copied into app.config as they are.
     _extra: dict[str, Any] = PrivateAttr(default_factory=dict)

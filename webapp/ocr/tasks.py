@@ -9,6 +9,7 @@ import logging
 
 from flask import current_app
 
+from .. import settings
 from ..core.jobs import is_last_attempt
 from ..inbox.documents import Message
 from ..media.storage import StorageError, storage
@@ -19,8 +20,11 @@ log = logging.getLogger(__name__)
 
 
 def languages() -> str:
-    """Tesseract's languages ("eng+deu"): the OCR_LANGUAGES setting (environment) for now."""
-    return str(current_app.config.get("OCR_LANGUAGES") or "eng")
+    """Tesseract's languages ("eng+deu"): the settings page's `ocr.languages` when an admin changed it from
+    its default, else the OCR_LANGUAGES environment setting."""
+    chosen = str(settings.get("ocr.languages") or "")
+    default = settings.BY_KEY["ocr.languages"].default
+    return chosen if chosen and chosen != default else str(current_app.config.get("OCR_LANGUAGES") or default)
 
 
 def read_text(message_id: str) -> None:

@@ -202,6 +202,7 @@ class Bubble:
     tick: Tick | None = None
     media: MediaFile | None = None
     extract: ExtractedText | None = None
+    sent_by: str | None = None  # who sent it from this app ("ai": the AI's badge)
 
     @property
     def outbound(self) -> bool:
@@ -257,6 +258,7 @@ def bubble(message: Message, *, quoted: dict[str, Message] | None = None, contac
         tick=message_tick(message) if message.direction == "outbound" else None,
         media=media_file(message),
         extract=extracted_text(message),
+        sent_by=message.sent_by_app,
         **vars(display(message.type, message.content, message.errors)),
     )
 
@@ -281,6 +283,7 @@ class Row:
     tick: Tick | None
     last_at: datetime | None
     unread: int
+    handled_by_ai: bool = False  # status pending: the AI is handling it
 
     @property
     def iso(self) -> str:
@@ -305,6 +308,7 @@ def row(conversation: Conversation) -> Row:
         tick=tick_for(status_name(last.status_rank, "outbound")) if last and outbound else None,
         last_at=conversation.last_message_at,
         unread=conversation.unread_count or 0,
+        handled_by_ai=conversation.status == "pending",
     )
 
 
