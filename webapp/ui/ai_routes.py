@@ -24,7 +24,8 @@ def _settings_page(values: dict[str, Any], *, errors: dict[str, str] | None = No
     for setting in DEFINITIONS:
         groups.setdefault(setting.group, []).append(setting)
     return render_template("settings.html", page_title="Settings", groups=groups, values=values,
-                           errors=errors or {}, saved=saved, zones=ZONES, ai_problem=provider.configured(), history=settings.history(30),
+                           errors=errors or {}, saved=saved, zones=ZONES, ai_problem=provider.configured(),
+                           history=settings.history(30),
                            ai_model=current_app.config.get("AI_MODEL") or "", show=_shown), status
 
 
