@@ -38,6 +38,7 @@ def test_a_customer_text_gets_an_ai_reply_through_the_send_path(make_app: Callab
     assert conversation_status(client) == "pending"  # the AI handles it
     with app.app_context():
         cid = Conversation.for_wa_id(RAVI).id
+        eventually(lambda: AiConversation.find(cid)["turns"] == 1)  # recorded once the send path has the reply
         record = AiConversation.find(cid)
         assert record["turns"] == 1 and record["tokens"] == 70
         assert AiUsage.used_today() == 70
