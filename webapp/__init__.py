@@ -16,7 +16,7 @@ from typing import Any
 from dotenv import load_dotenv
 from flask import Flask
 
-from . import api, auth, demo, graph, inbox, media, templates_catalog, ui, webhooks
+from . import api, auth, demo, graph, inbox, media, team, templates_catalog, ui, webhooks
 from .core import bus, errors, health, jobs
 from .core.config import ConfigError, Settings
 from .core.db import DatabaseUnavailable, connect, share_write_lock
@@ -29,7 +29,7 @@ from .ui import push
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = (*inbox.DOCUMENTS, *webhooks.DOCUMENTS, *auth.DOCUMENTS, *graph.DOCUMENTS,
-             *templates_catalog.DOCUMENTS)
+             *templates_catalog.DOCUMENTS, *team.DOCUMENTS)
 
 # Eventlet is in maintenance mode; the async mode is a setting (SOCKETIO_ASYNC_MODE=threading works).
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
@@ -70,6 +70,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     events = bus.init_app(app)
     media.subscribe(events)  # first: a new bubble already shows its file as being fetched
+    team.counts.subscribe(events)  # before the push: the list filters' counts are up to date when it reads them
     push.subscribe(events)  # every change reaches every open browser
     if settings.SIMULATE_DELIVERY and not settings.WHATSAPP_ACCESS_TOKEN:
         delivery.subscribe(events)  # demo mode: app-sent messages get delivered and read
@@ -83,6 +84,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     health.add_report(app, "whatsapp", graph.readiness)
     app.register_blueprint(api.docs_bp)  # /openapi.json and /docs
     auth.init_app(app)  # default deny: every route but auth.guard.PUBLIC_ENDPOINTS needs sign-in
+    team.presence.init_sockets()  # who views and types in which chat (after auth: connections are checked)
     errors.register_error_handlers(app)
     webhooks.register_cli(app)
     demo.register_cli(app)

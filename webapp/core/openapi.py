@@ -51,6 +51,7 @@ TAGS = {
     "messages": Tag(name="messages", description="A conversation's messages, and sending."),
     "templates": Tag(name="templates", description="The approved message templates (synced from WhatsApp)."),
     "webhook": Tag(name="webhook", description="Where WhatsApp (Meta) delivers messages and statuses."),
+    "team": Tag(name="team", description="Working together: canned replies (admins manage them)."),
 }
 
 # What each error status means, unless an operation says otherwise.
