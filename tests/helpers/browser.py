@@ -17,6 +17,7 @@ import socketio
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, sync_playwright
 
 from tests.helpers.app import ARTIFACTS, ROOT, LiveServer
+from tests.helpers.auth import Credentials
 from tests.helpers.payloads import raw
 from tests.helpers.wait import eventually
 
@@ -59,14 +60,15 @@ class Pages:
         self.websockets: list[str] = []
 
     def open(self, url: str, *, viewport: dict[str, int] = DESKTOP, timezone: str = "UTC",
-             signed_in: bool = True) -> Page:
+             signed_in: bool = True, as_agent: Credentials | None = None) -> Page:
         """A page at `url`, signed in as the server's test agent (its session cookie) unless
-        `signed_in=False`; a signed-in page is returned once its Socket.IO client is connected."""
+        `signed_in=False`, or as another agent (`as_agent`: tests.helpers.auth.agent_credentials);
+        a signed-in page is returned once its Socket.IO client is connected."""
         context = self.browser.new_context(viewport=viewport, locale="en-US", timezone_id=timezone)
         context.set_default_timeout(8000)
         self.contexts.append(context)
         if signed_in:
-            self.sign_in(context, url)
+            self.sign_in(context, url, as_agent)
         context.add_init_script("window.cspViolations = []; document.addEventListener('securitypolicyviolation', "
                                 "e => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`))")
         page = context.new_page()
@@ -79,10 +81,10 @@ class Pages:
             wait_connected(page)
         return page
 
-    def sign_in(self, context: BrowserContext, url: str) -> None:
+    def sign_in(self, context: BrowserContext, url: str, as_agent: Credentials | None = None) -> None:
         server = next((s for s in self.servers if url.startswith(s.url) and s.credentials), None)
         assert server is not None and server.credentials is not None, f"no server started by start_server at {url}"
-        credentials = server.credentials
+        credentials = as_agent or server.credentials
         context.add_cookies([{"name": credentials.cookie_name, "value": credentials.session_cookie,
                               "url": server.url, "httpOnly": True, "sameSite": "Lax"}])
 

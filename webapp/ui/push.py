@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from .. import team
 from ..core.bus import EventBus
 from ..core.clock import iso
 from ..core.extensions import socketio
@@ -20,6 +21,7 @@ from ..graph.events import TokenStatusChanged
 from ..inbox import documents
 from ..inbox.events import (
     ConversationChanged,
+    ConversationStateChanged,
     MessageMediaChanged,
     MessageStatusChanged,
     MessageStored,
@@ -38,6 +40,9 @@ def subscribe(bus: EventBus) -> None:
     bus.subscribe(MessageMediaChanged, push_media)
     bus.subscribe(ConversationChanged, push_conversation)
     bus.subscribe(TokenStatusChanged, push_whatsapp_status)
+    bus.subscribe(ConversationStateChanged, push_state)
+    bus.subscribe(team.CountsChanged, push_counts)
+    bus.subscribe(team.NoteAdded, push_note)
 
 
 def _html(render: Callable[..., str], *args: Any) -> str | None:
@@ -110,3 +115,31 @@ def push_whatsapp_status(event: TokenStatusChanged) -> None:
     """WhatsApp refused the access token (or takes it again): every open page's banner says so."""
     socketio.emit("whatsapp:status", {"problem": event.problem, "html": _html(views.render_whatsapp_banner)})
 
+
+
+def push_state(event: ConversationStateChanged) -> None:
+    """A conversation was resolved, reopened or (un)assigned: the open chat's header changes on every page
+    (the list row comes with the ConversationChanged published beside it)."""
+    conversation = documents.Conversation.objects(pk=event.conversation_id).first()
+    if conversation is None:
+        return
+    socketio.emit("conversation:state", {
+        "wa_id": conversation.wa_id, "conversationStatus": conversation.status or documents.OPEN,
+        "assignee": conversation.assignee, "by": event.by,
+        "html": _html(views.render_chat_state, conversation)})
+
+
+def push_counts(event: team.CountsChanged) -> None:
+    """The list filters' counts: the shared ones, and Mine per assignee (each page picks its agent's)."""
+    found = team.counts.all_counts()
+    socketio.emit("team:counts", {"counts": team.counts.for_agent(None, found),
+                                  "mine": team.counts.by_assignee(found)})
+
+
+def push_note(event: team.NoteAdded) -> None:
+    note = team.notes.get(event.note_id)
+    if note is None:
+        return
+    socketio.emit("note:new", {"id": note.id, "wa_id": note.wa_id, "author": note.author,
+                               "authorName": note.author_name, "text": note.text,
+                               "timestamp": iso(note.created_at), "html": _html(views.render_note, note)})
