@@ -7,7 +7,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.helpers.auth import AGENT_EMAIL, make_agent, token_headers
-from tests.helpers.http import assert_error, get_ok, webhook_ok
+from tests.helpers.http import assert_error, get_ok, run_cli, webhook_ok
 from tests.helpers.payloads import NEHA, RAVI, inbound, now, text
 from webapp.auth import accounts
 from webapp.team import counts as team_counts
@@ -124,3 +124,10 @@ def test_canned_replies_admins_manage_agents_read(app: Flask, client: FlaskClien
     assert get_ok(client, "/api/canned-replies")["data"][0]["text"] == "Thank you for writing!"
     response = client.delete("/api/canned-replies/thanks")
     assert response.status_code == 200 and response.get_json()["data"] == []
+
+
+def test_flask_team_recount_counts_again(app: Flask, client: FlaskClient) -> None:
+    webhook_ok(client, inbound(text("Hello", timestamp=now())))
+    result = run_cli(app, "team", "recount")
+    assert result.exit_code == 0 and "all 1" in result.output and "unread 1" in result.output
+    assert counts(client)["all"] == 1
