@@ -139,7 +139,6 @@
     choices = [];
     const box = $("#composer-text");
     box?.removeAttribute("aria-activedescendant");
-    box?.setAttribute("aria-expanded", "false");
   }
 
   function highlight(index) {
@@ -189,7 +188,6 @@
       option.append(shortcut, text);
       return option;
     }));
-    box.setAttribute("aria-expanded", "true");
     highlight(0);
   }
 
