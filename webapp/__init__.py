@@ -16,8 +16,8 @@ from typing import Any
 from dotenv import load_dotenv
 from flask import Flask
 
-from . import api, auth, demo, graph, inbox, media, team, templates_catalog, ui, webhooks
-from .core import bus, errors, health, jobs
+from . import api, auth, demo, graph, inbox, leads, media, team, templates_catalog, ui, webhooks
+from .core import bus, errors, health, jobs, navigation
 from .core.config import ConfigError, Settings
 from .core.db import DatabaseUnavailable, connect, share_write_lock
 from .core.extensions import init_socketio, socketio
@@ -29,7 +29,7 @@ from .ui import push
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = (*inbox.DOCUMENTS, *webhooks.DOCUMENTS, *auth.DOCUMENTS, *graph.DOCUMENTS,
-             *templates_catalog.DOCUMENTS, *team.DOCUMENTS)
+             *templates_catalog.DOCUMENTS, *leads.DOCUMENTS, *team.DOCUMENTS)
 
 # Eventlet is in maintenance mode; the async mode is a setting (SOCKETIO_ASYNC_MODE=threading works).
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
@@ -67,17 +67,22 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     jobs.init_app(app, settings.REDIS_URL)  # RQ workers, or this process without Redis
     init_security(app, settings)  # after Socket.IO: ProxyFix wraps its middleware too
     init_rate_limits(app)
+    navigation.init_app(app)  # the pages' top bar; each package adds its page
 
     events = bus.init_app(app)
     media.subscribe(events)  # first: a new bubble already shows its file as being fetched
     team.counts.subscribe(events)  # before the push: the list filters' counts are up to date when it reads them
     push.subscribe(events)  # every change reaches every open browser
+    leads.subscribe(events)  # a customer who shows intent becomes a lead
     if settings.SIMULATE_DELIVERY and not settings.WHATSAPP_ACCESS_TOKEN:
         delivery.subscribe(events)  # demo mode: app-sent messages get delivered and read
 
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(ui.bp)
+    app.register_blueprint(ui.leads_bp)
+    navigation.add_page(app, "Leads", "leads_ui.leads")
+    navigation.add_page(app, "Canned replies", "ui.canned_replies", admin_only=True)
     app.register_blueprint(media.bp)
     media.init_sending(app)  # before auth.init_app: the upload routes' size limit is set before the body is read
     app.register_blueprint(health.bp)

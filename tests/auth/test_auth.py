@@ -27,9 +27,10 @@ from webapp.webhooks.documents import WebhookEvent
 
 # The public endpoints, written out: adding one to the allowlist must show up here too.
 PUBLIC = {"auth.login", "webhook.verify_subscription", "webhook.receive", "health.healthz", "health.readyz",
-          "static"}
+          "static", "admin.set_password"}
 # URL variables, by name: something each route would accept if it let us in.
-PLAUSIBLE = {"wa_id": RAVI, "filename": "css/inbox.css", "path": "index.html"}
+PLAUSIBLE = {"wa_id": RAVI, "filename": "css/inbox.css", "path": "index.html", "agent_id": "0" * 24,
+             "action": "deactivate", "secret": "x" * 43}
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

@@ -94,10 +94,10 @@ class Credentials:
     name: str
 
 
-def credentials_for(app: Flask, token_name: str) -> Credentials:
-    """A signed-in session for the test agent and a new API token, in `app`'s database."""
+def credentials_for(app: Flask, token_name: str, email: str = AGENT_EMAIL, name: str = AGENT_NAME) -> Credentials:
+    """A signed-in session for an agent (the test agent unless told) and a new API token, in `app`'s database."""
     with app.app_context():
-        agent = make_agent()
+        agent = make_agent(email, name)
         _, token = tokens.issue(token_name)
     values, csrf_token = new_session(app, agent)
     cookie = app.session_interface.get_signing_serializer(app).dumps(values)  # type: ignore[attr-defined]

@@ -60,10 +60,11 @@ class Pages:
         self.websockets: list[str] = []
 
     def open(self, url: str, *, viewport: dict[str, int] = DESKTOP, timezone: str = "UTC",
-             signed_in: bool = True, as_agent: Credentials | None = None) -> Page:
+             signed_in: bool = True, live: bool | None = None, as_agent: Credentials | None = None) -> Page:
         """A page at `url`, signed in as the server's test agent (its session cookie) unless
         `signed_in=False`, or as another agent (`as_agent`: tests.helpers.auth.agent_credentials);
-        a signed-in page is returned once its Socket.IO client is connected."""
+        a signed-in inbox page is returned once its Socket.IO client is connected
+        (`live=False`: a page without one, such as /leads)."""
         context = self.browser.new_context(viewport=viewport, locale="en-US", timezone_id=timezone)
         context.set_default_timeout(8000)
         self.contexts.append(context)
@@ -77,7 +78,7 @@ class Pages:
         page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
         page.on("console", lambda msg: self.console_errors.append(msg.text) if msg.type == "error" else None)
         page.goto(url)
-        if signed_in:
+        if signed_in and (live if live is not None else "/c/" in url or url.rstrip("/").count("/") == 2):
             wait_connected(page)
         return page
 

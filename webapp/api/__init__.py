@@ -1,5 +1,6 @@
 """The JSON API under /api, and its description: /openapi.json and /docs (docs_bp)."""
 
+from . import leads  # noqa: F401  (its routes join the API blueprint)
 from .docs import bp as docs_bp
 from .routes import bp
 

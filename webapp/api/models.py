@@ -246,8 +246,12 @@ class SaveCannedReply(Strict):
     text: CannedText = Field(description="The text inserted in the composer (at most 4096 characters).")
 
 
+PathShortcut = text(max_length=32, pattern="[a-z0-9][a-z0-9_-]{0,31}",
+                    pattern_problem="must be 1 to 32 lowercase letters, digits, - or _")
+
+
 class ShortcutPath(Lenient):
     what: ClassVar[str] = "path"
     location: ClassVar[str] = "path"
 
-    shortcut: Shortcut
+    shortcut: PathShortcut = Field(description="The canned reply's shortcut, without the `/`.", examples=["thanks"])

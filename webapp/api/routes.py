@@ -274,6 +274,6 @@ def save_canned_reply(query: NoQuery, json: SaveCannedReply) -> tuple[CannedRepl
     HTTP_503=None))
 def delete_canned_reply(path: ShortcutPath, query: NoQuery) -> CannedReplyList:
     """Delete a canned reply (admins)"""
-    team.canned.delete(path.shortcut.lstrip("/"))
+    team.canned.delete(path.shortcut)
     data = [_canned_shape(r) for r in team.canned.all_replies()]
     return CannedReplyList(message="Canned reply deleted", data=data)

@@ -18,7 +18,7 @@ from mongoengine import NotUniqueError
 
 from ..core.clock import utcnow
 from . import tokens
-from .documents import ADMIN, AGENT, ROLES, Agent, AgentSession
+from .documents import ADMIN, AGENT, ROLES, Agent, AgentSession, PasswordLink
 from .passwords import DUMMY_HASH, hash_password, password_problem, verify_password
 
 SESSION_KEY = "sid"
@@ -26,6 +26,7 @@ EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s]{1,252}\.[^@\s.]{1,63}")
 MAX_EMAIL_LENGTH = 254
 WRONG_CREDENTIALS = "Wrong email or password."
 INACTIVE = "This account is switched off. Ask an admin to switch it back on."
+LINK_DEAD = "This link has expired or was used already. Ask an admin for a new one."
 
 # `flask seed-demo` makes this agent in development only, when there is no agent yet.
 DEMO_EMAIL = "agent@example.com"
@@ -140,6 +141,79 @@ def set_role(email: str, role: str) -> Agent:
     if agent.is_admin and role != ADMIN and agent.active and Agent.objects(role=ADMIN, active=True).count() <= 1:
         raise AccountError(f"{agent.email} is the only admin: make another agent an admin first.")
     agent.set_role(role)
+    return agent
+
+
+def rename(agent: Agent, name: str) -> Agent:
+    name = name.strip()
+    if not name:
+        raise AccountError("The name must not be blank.")
+    if len(name) > 100:
+        raise AccountError("The name must be at most 100 characters.")
+    agent.set_name(name)
+    return agent
+
+
+def change_own_password(agent: Agent, current: str, new: str) -> Agent:
+    """An agent's new password, given the current one; their other sessions end (this one goes on
+    with a new session, which the caller starts)."""
+    if not verify_password(agent.password_hash, current):
+        raise AccountError("The current password is wrong.")
+    problem = password_problem(new)
+    if problem:
+        raise AccountError(problem)
+    agent.set_password_hash(hash_password(new))
+    AgentSession.end_all(agent.pk)
+    return agent
+
+
+# --- one-time links that set a password: invitations and resets ----------------------------------------------
+
+LINK_HOURS = {"invite": 72, "reset": 24}
+
+
+def invite_agent(email: str, *, name: str | None, role: str, by: str) -> tuple[Agent, str]:
+    """A new agent who sets their own password through the link (whose secret is returned)."""
+    agent = create_agent(email, "", name=name, role=role, password_hash=hash_password(secrets.token_urlsafe(32)))
+    return agent, password_link(agent, "invite", by=by)
+
+
+def password_link(agent: Agent, purpose: str, *, by: str) -> str:
+    """A new one-time link's secret; earlier unused links of the agent stop working."""
+    PasswordLink.withdraw(agent.pk)
+    secret = secrets.token_urlsafe(32)
+    PasswordLink(id=_digest(secret), agent_id=agent.pk, purpose=purpose, created_by=by,
+                 expires_at=utcnow() + timedelta(hours=LINK_HOURS[purpose])).save(force_insert=True)
+    return secret
+
+
+def reset_password(email: str, *, by: str) -> tuple[Agent, str]:
+    """The agent's password stops working and every session ends; the link sets a new one."""
+    agent = find_agent(email)
+    agent.set_password_hash(hash_password(secrets.token_urlsafe(32)))
+    AgentSession.end_all(agent.pk)
+    return agent, password_link(agent, "reset", by=by)
+
+
+def live_link(secret: str) -> PasswordLink | None:
+    return PasswordLink.live(_digest(secret)) if secret else None
+
+
+def use_link(secret: str, password: str) -> Agent:
+    """Set the password a live link is for; the link is used up."""
+    link = live_link(secret)
+    if link is None:
+        raise AccountError(LINK_DEAD)
+    problem = password_problem(password)
+    if problem:
+        raise AccountError(problem)
+    agent = Agent.by_id(link.agent_id)
+    if agent is None or not agent.active:
+        raise AccountError(INACTIVE)
+    if not link.use():
+        raise AccountError(LINK_DEAD)
+    agent.set_password_hash(hash_password(password))
+    AgentSession.end_all(agent.pk)
     return agent
 
 

@@ -60,6 +60,10 @@ class Agent(Document):
         self.active = active
         self._get_collection().update_one({"_id": self.pk}, {"$set": {"active": active}})
 
+    def set_name(self, name: str) -> None:
+        self.name = name
+        self._get_collection().update_one({"_id": self.pk}, {"$set": {"name": name}})
+
     def set_password_hash(self, password_hash: str) -> None:
         self.password_hash = password_hash
         self._get_collection().update_one({"_id": self.pk}, {"$set": {"password_hash": password_hash}})
@@ -86,6 +90,10 @@ class AgentSession(Document):
     @classmethod
     def end(cls, key: str) -> None:
         cls._get_collection().delete_one({"_id": key})
+
+    @classmethod
+    def keys_of(cls, agent_id: Any) -> list[str]:
+        return [doc["_id"] for doc in cls._get_collection().find({"agent_id": agent_id}, {"_id": 1})]
 
     @classmethod
     def end_all(cls, agent_id: Any) -> int:
@@ -139,4 +147,36 @@ class ApiToken(Document):
                                           {"$set": {"revoked_at": self.revoked_at}})
 
 
-DOCUMENTS: tuple[type[Document], ...] = (Agent, AgentSession, ApiToken)
+class PasswordLink(Document):
+    """A one-time link that sets an agent's password: an invitation, or a reset an admin made. `_id` is
+    the SHA-256 of the secret in the link (shown once, never stored); using it stamps `used_at`."""
+
+    id = StringField(primary_key=True)
+    agent_id = ObjectIdField(required=True)
+    purpose = StringField(required=True, choices=("invite", "reset"))
+    created_by = StringField(required=True)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField(required=True)
+    used_at = DateTimeField(null=True)
+
+    meta = {"collection": "password_links"}
+
+    @classmethod
+    def live(cls, key: str) -> PasswordLink | None:
+        link = cls.objects(pk=key).first()
+        if link is None or link.used_at is not None or as_utc(link.expires_at) <= utcnow():
+            return None
+        return link
+
+    def use(self) -> bool:
+        """Stamp the link used; False when another request used it first."""
+        result = self._get_collection().update_one({"_id": self.pk, "used_at": None}, {"$set": {"used_at": utcnow()}})
+        return result.modified_count == 1
+
+    @classmethod
+    def withdraw(cls, agent_id: Any) -> None:
+        """Links not used yet stop working (a newer one replaces them)."""
+        cls._get_collection().update_many({"agent_id": agent_id, "used_at": None}, {"$set": {"used_at": utcnow()}})
+
+
+DOCUMENTS: tuple[type[Document], ...] = (Agent, AgentSession, ApiToken, PasswordLink)

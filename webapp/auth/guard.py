@@ -20,6 +20,7 @@ from .tokens import TokenError
 # Everything else needs a signed-in agent or an API token: a new route is private until listed here.
 PUBLIC_ENDPOINTS = frozenset({
     "auth.login",  # the sign-in page and form (rate-limited: webapp.rate_limits)
+    "admin.set_password",  # a one-time link's page: the secret in the link is the credential
     "webhook.verify_subscription",  # Meta's handshake: checks its verify token
     "webhook.receive",  # Meta's deliveries: checks X-Hub-Signature-256
     "health.healthz",

@@ -52,6 +52,7 @@ TAGS = {
     "templates": Tag(name="templates", description="The approved message templates (synced from WhatsApp)."),
     "webhook": Tag(name="webhook", description="Where WhatsApp (Meta) delivers messages and statuses."),
     "team": Tag(name="team", description="Working together: canned replies (admins manage them)."),
+    "leads": Tag(name="leads", description="Leads captured from conversations, their stages, notes and export."),
 }
 
 # What each error status means, unless an operation says otherwise.

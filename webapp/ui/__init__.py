@@ -1,5 +1,6 @@
 """The browser inbox: pages and the HTMX partial endpoints behind them."""
 
+from .leads import bp as leads_bp
 from .routes import bp
 
-__all__ = ["bp"]
+__all__ = ["bp", "leads_bp"]

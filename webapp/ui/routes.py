@@ -320,7 +320,8 @@ def contact_panel(wa_id: str) -> ResponseReturnValue:
 @guard.admin_required
 def canned_replies() -> ResponseReturnValue:
     """Canned replies (admins): the list, a form to add one, a Delete button each."""
-    return render_template("canned.html", replies=team.canned.all_replies(), notice=request.args.get("saved", ""))
+    return render_template("canned.html", page_title="Canned replies", replies=team.canned.all_replies(),
+                           notice=request.args.get("saved", ""))
 
 
 @bp.post("/settings/canned")
@@ -332,7 +333,8 @@ def add_canned_reply() -> ResponseReturnValue:
         reply = team.canned.save(form.shortcut or "", form.text or "", by=sent_by())
     except AppError as exc:
         problem = " ".join(f"The {k} {v}." for k, v in (exc.errors or {}).items()) or exc.message
-        return render_template("canned.html", replies=team.canned.all_replies(), error=problem,
+        return render_template("canned.html", page_title="Canned replies", replies=team.canned.all_replies(),
+                               error=problem,
                                shortcut=form.shortcut or "", text=form.text or ""), exc.status
     return redirect(url_for("ui.canned_replies", saved=reply.id))
 

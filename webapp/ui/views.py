@@ -25,6 +25,7 @@ from ..inbox import queries
 from ..inbox.documents import Conversation, Message, status_name
 from ..inbox.schemas import MessageMedia, media_url
 from ..inbox.sending import window_closes_at, window_open
+from ..leads.documents import Lead
 from ..templates_catalog import MessageTemplate
 from ..templates_catalog import render as render_template_text
 from ..whatsapp.events import STATUS_RANK
@@ -417,8 +418,13 @@ class ContactPanel:
 def contact_panel(conversation: Conversation) -> ContactPanel:
     shared = Message.objects(conversation_id=conversation.id, type__in=list(MEDIA_KINDS)).order_by(
         "-timestamp").limit(24)
+    lead = Lead.objects(pk=conversation.wa_id).first()  # webapp.leads: one per interested contact
+    about = ""
+    if lead is not None:
+        about = " · ".join(part for part in (f"stage {lead.stage}", f"score {lead.score}", *lead.emails) if part)
     return ContactPanel(row(conversation), chat_state(conversation),
-                        [bubble(m, quoted={}, contact_name=conversation.contact_name) for m in shared])
+                        [bubble(m, quoted={}, contact_name=conversation.contact_name) for m in shared],
+                        lead=about, labels=list(lead.tags) if lead is not None else [])
 
 
 MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
