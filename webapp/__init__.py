@@ -16,7 +16,7 @@ from typing import Any
 from dotenv import load_dotenv
 from flask import Flask
 
-from . import api, auth, demo, graph, inbox, leads, media, team, templates_catalog, ui, webhooks
+from . import analytics, api, auth, demo, graph, inbox, leads, media, ocr, team, templates_catalog, ui, webhooks
 from .core import bus, errors, health, jobs, navigation
 from .core.config import ConfigError, Settings
 from .core.db import DatabaseUnavailable, connect, share_write_lock
@@ -29,7 +29,8 @@ from .ui import push
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = (*inbox.DOCUMENTS, *webhooks.DOCUMENTS, *auth.DOCUMENTS, *graph.DOCUMENTS,
-             *templates_catalog.DOCUMENTS, *leads.DOCUMENTS, *team.DOCUMENTS)
+             *templates_catalog.DOCUMENTS, *leads.DOCUMENTS, *ocr.DOCUMENTS, *analytics.DOCUMENTS,
+             *team.DOCUMENTS)
 
 # Eventlet is in maintenance mode; the async mode is a setting (SOCKETIO_ASYNC_MODE=threading works).
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
@@ -72,10 +73,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     events = bus.init_app(app)
     media.subscribe(events)  # first: a new bubble already shows its file as being fetched
     team.counts.subscribe(events)  # before the push: the list filters' counts are up to date when it reads them
+    ocr.subscribe(events)  # before the push: a stored file's bubble already says its text is being read
     push.subscribe(events)  # every change reaches every open browser
     leads.subscribe(events)  # a customer who shows intent becomes a lead
     if settings.SIMULATE_DELIVERY and not settings.WHATSAPP_ACCESS_TOKEN:
         delivery.subscribe(events)  # demo mode: app-sent messages get delivered and read
+    analytics.subscribe(events)  # the dashboard's rollups, counted as messages are written
 
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
@@ -95,6 +98,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     demo.register_cli(app)
     templates_catalog.register_cli(app)
     team.register_cli(app)
+    ocr.init_app(app)  # flask ocr read, and the Documents page in the top bar
+    analytics.register_cli(app)
+    navigation.add_page(app, "Analytics", "ui.analytics_page", admin_only=True)
     apply_limits(app, api=api.bp, webhook=webhooks.bp)  # last: after every blueprint (the sign-in view too)
     return app
 

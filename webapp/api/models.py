@@ -11,6 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import ConfigDict, Field, PlainValidator, ValidationInfo, WithJsonSchema, field_validator
 from werkzeug.datastructures import FileStorage
 
+from ..analytics.schemas import Analytics
 from ..core.envelope import PageMeta, Success
 from ..core.shapes import Shape
 from ..core.validation import Lenient, Strict, problem, text, whole_number
@@ -28,6 +29,9 @@ from ..inbox.schemas import (
     OptionalWaId,
     SearchText,
 )
+from ..ocr import queries as ocr_queries
+from ..ocr import schemas as ocr_schemas
+from ..ocr.schemas import ContactFilter, DateFilter, FileCursor, HasTextFilter, KindFilter, ReceivedDocument, TextFilter
 from ..whatsapp.numbers import WaId
 
 PageSize = whole_number(1, MAX_PAGE)
@@ -37,6 +41,7 @@ LIST_FILTER = ("`mine`: assigned to you and not resolved; `unassigned`: nobody's
 Digits = text(required=False, max_length=32, pattern="[0-9]+", pattern_problem="must be digits")
 MessageText = text(max_length="MESSAGE_MAX_LENGTH", strip=False)
 Emoji = text(required=False, max_length=32)
+DocumentPageSize = whole_number(1, ocr_queries.MAX_PAGE)
 
 # --- requests --------------------------------------------------------------------------------------------
 
@@ -255,3 +260,30 @@ class ShortcutPath(Lenient):
     location: ClassVar[str] = "path"
 
     shortcut: PathShortcut = Field(description="The canned reply's shortcut, without the `/`.", examples=["thanks"])
+
+
+# --- received documents (webapp.ocr) ----------------------------------------------------------------------------
+
+
+class DocumentsQuery(Strict):
+    what: ClassVar[str] = "query"
+    location: ClassVar[str] = "query"
+
+    limit: DocumentPageSize = Field(50, description="How many files, newest first.")
+    type: KindFilter = Field(None, description=ocr_schemas.KIND)
+    contact: ContactFilter = Field(None, description=ocr_schemas.CONTACT)
+    has_text: HasTextFilter = Field(None, alias="hasText", description=ocr_schemas.HAS_TEXT)
+    since: DateFilter = Field(None, description=ocr_schemas.SINCE)
+    until: DateFilter = Field(None, description=ocr_schemas.UNTIL)
+    q: TextFilter = Field(None, description=ocr_schemas.TEXT)
+    before: FileCursor = Field(None, description=ocr_schemas.CURSOR)
+
+
+class DocumentPage(Success):
+    data: list[ReceivedDocument]
+    meta: PageMeta
+# --- analytics ------------------------------------------------------------------------------------------------
+
+
+class AnalyticsFigures(Success):
+    data: Analytics

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from .. import team, templates_catalog
+from .. import analytics, team, templates_catalog
+from ..analytics.schemas import Analytics, AnalyticsQuery
 from ..auth import guard, sent_by
 from ..auth.documents import Agent
 from ..core.clock import iso
@@ -17,7 +18,10 @@ from ..inbox import queries as inbox
 from ..inbox import sending, writes
 from ..inbox.schemas import ContactPath, Conversation, Message, MessagePath
 from ..media import sending as media_sending
+from ..ocr import queries as ocr
+from ..ocr.schemas import ReceivedDocument, as_date, as_flag
 from .models import (
+    AnalyticsFigures,
     CannedReplyList,
     CannedReplySaved,
     CannedReplyShape,
@@ -27,6 +31,8 @@ from .models import (
     ConversationRead,
     ConversationsQuery,
     CountsAnswer,
+    DocumentPage,
+    DocumentsQuery,
     FilterCounts,
     MessagePage,
     MessageSent,
@@ -277,3 +283,39 @@ def delete_canned_reply(path: ShortcutPath, query: NoQuery) -> CannedReplyList:
     team.canned.delete(path.shortcut)
     data = [_canned_shape(r) for r in team.canned.all_replies()]
     return CannedReplyList(message="Canned reply deleted", data=data)
+
+
+@bp.get("/documents")
+@operation("listDocuments", tag="documents", resp=answers(
+    HTTP_200=(DocumentPage, "A page of received files, newest first."), HTTP_400=None, HTTP_401=None, HTTP_429=None,
+    HTTP_503=None))
+def list_documents(query: DocumentsQuery) -> DocumentPage:
+    """The images and PDFs customers sent, with their text
+
+    Each picture or PDF a customer sends is stored, then its text is read (a PDF's text layer, or OCR with
+    Tesseract): `textStatus` is `pending` until then. Filters combine; `?before=` with `meta.before` pages on."""
+    filters = ocr.Filters(kind=query.type, contact=query.contact, has_text=as_flag(query.has_text),
+                          since=as_date(query.since), until=as_date(query.until), q=query.q)
+    files, has_more = ocr.received_files(filters, limit=query.limit, before=query.before)
+    names = ocr.contact_names(files)
+    data = [ReceivedDocument.of(f, names.get(f.conversation_id)) for f in files]
+    meta = PageMeta(has_more=has_more, before=files[-1].id if has_more and files else None, count=len(files))
+    return DocumentPage(message=f"{len(data)} document(s)", data=data, meta=meta)
+@bp.get("/analytics")
+@operation("getAnalytics", tag="analytics", resp=answers(
+    HTTP_200=(AnalyticsFigures, "The figures for the period (and agent)."), HTTP_400=None, HTTP_401=None,
+    HTTP_403="Admins only (an admin's session, or a token made with `flask create-token NAME --role admin`).",
+    HTTP_429=None, HTTP_503=None))
+def get_analytics(query: AnalyticsQuery) -> AnalyticsFigures:
+    """The analytics dashboard's figures
+
+    For a period (`today`, `7d`, `30d`, or `custom` with `from` and `to`; days are UTC) and optionally one agent:
+    messages in and out per day, new and resolved conversations, first-response and resolution times (median and
+    90th percentile; the AI's first responses counted separately), the AI's share and handoff rate, messages by
+    weekday and hour, and a row per agent. Read from rollups kept up to date as messages are written."""
+    if not guard.principal().is_admin:
+        raise APIError(403, guard.ADMINS_ONLY)
+    chosen = analytics.period(query.period, query.start, query.end, query.agent)
+    figures = Analytics.of(analytics.figures(chosen))
+    return AnalyticsFigures(message=f"Analytics for {chosen.start.isoformat()} to {chosen.end.isoformat()}",
+                            data=figures)

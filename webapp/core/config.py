@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     MEDIA_S3_REGION: str = ""
     # Seconds before each new try of a failed download (JSON list); then the media shows as failed.
     MEDIA_RETRY_DELAYS: list[Annotated[int, Field(ge=0)]] = [2, 10, 30]
+    # Text read from received images and PDFs (webapp/ocr): Tesseract's languages, joined by "+"
+    # ("eng", "eng+deu"; each needs Debian's tesseract-ocr-<lang>), until the settings store holds them.
+    OCR_LANGUAGES: str = "eng"
+    OCR_MAX_PAGES: int = Field(20, ge=1)  # pages of a PDF read; the rest are left out (and said so)
 
     # Keys of `overrides` that are not settings (tests): copied into app.config as they are.
     _extra: dict[str, Any] = PrivateAttr(default_factory=dict)
@@ -174,6 +178,14 @@ class Settings(BaseSettings):
     def _s3_endpoint(cls, value: str) -> str:
         if value and not value.startswith(("https://", "http://")):
             raise ValueError(f"MEDIA_S3_ENDPOINT_URL must start with https:// or http://, not {value!r}")
+        return value
+
+    @field_validator("OCR_LANGUAGES")
+    @classmethod
+    def _ocr_languages(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z_]{3,20}(\+[a-z_]{3,20})*", value):
+            raise ValueError(f"OCR_LANGUAGES must be Tesseract language codes joined by +, such as eng or eng+deu, "
+                             f"not {value!r}")
         return value
 
     @field_validator("REDIS_URL")

@@ -9,6 +9,7 @@ only `_id` equality, and MongoDB serves it from the primary key), using `$setOnI
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,6 +34,26 @@ from ..core.clock import as_utc, iso, utcnow
 from ..core.db import write_lock
 from ..whatsapp.events import STATUS_BY_RANK, STATUS_RANK
 from ..whatsapp.message_types import preview
+
+
+def fold(text: str | None) -> str:
+    """Text as search compares it: no accents, no case ("María" → "maria")."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def number_digits(query: str) -> str:
+    """The digits of a query typed as a phone number ("+91 99373-20320" → "919937320320"), else ""."""
+    if not re.fullmatch(r"[\d\s+().-]+", query):
+        return ""
+    return re.sub(r"\D", "", query)
+
+
+def text_filter(query: str, field: str = "search_text") -> Q:
+    """Messages whose text contains `query`, accents and case aside (older ones, stored before
+    `search_text` existed, by their body ignoring case)."""
+    return Q(**{field: Regex(re.escape(fold(query)))}) | Q(
+        **{field: None, "content__body": Regex(re.escape(query), "i")})
 
 
 def status_name(rank: int, direction: str) -> str | None:
@@ -113,6 +134,7 @@ class Conversation(Document):
     status = StringField(default=OPEN, choices=CONVERSATION_STATUSES)
     assignee = StringField(null=True)  # the agent's email
     status_changed_at = DateTimeField(null=True)
+    search_text = StringField(null=True)  # the contact's name folded (fold()): what search matches
 
     meta = {
         "collection": "conversations",
@@ -135,8 +157,9 @@ class Conversation(Document):
     @classmethod
     def recent(cls, *, limit: int, query: str = "", before: Conversation | None = None,
                only: Q | None = None) -> list[Conversation]:
-        """Most recent first; `query` matches the contact's name or number; `before` pages on; `only`
-        narrows to a list filter (see `list_filter`)."""
+        """Most recent first; `query` matches the contact's name (accents and case aside), number
+        (typed with + or spaces too) or the text of a message; `before` pages on; `only` narrows to a list
+        filter (see `list_filter`)."""
         filters = Q(last_message_at__ne=None)
         if only is not None:
             filters &= only
@@ -144,12 +167,29 @@ class Conversation(Document):
             # Regex objects with explicit flags: MongoEngine's icontains compiles a Python pattern,
             # which carries the `u` flag that FerretDB refuses.
             text = re.escape(query)
-            filters &= Q(contact_name=Regex(text, "i")) | Q(wa_id=Regex(text))
+            matches = (Q(search_text=Regex(re.escape(fold(query)))) | Q(contact_name=Regex(text, "i"))
+                       | Q(wa_id=Regex(text)))
+            digits = number_digits(query)
+            if digits:
+                matches |= Q(wa_id=Regex(re.escape(digits)))
+            with_text = Message.conversations_mentioning(query)
+            if with_text:
+                matches |= Q(id__in=with_text)
+            filters &= matches
         if before is not None and before.last_message_at is not None:
             filters &= Q(last_message_at__lt=before.last_message_at) | Q(
                 last_message_at=before.last_message_at, id__lt=before.id
             )
         return list(cls.objects(filters).order_by("-last_message_at", "-id").limit(limit))
+
+    @classmethod
+    def unread_counts(cls) -> dict[str, int]:
+        """Unread messages per contact (the tab title's total): one scan of the conversations, made
+        when a page loads or reconnects; pushed row updates keep the page's copy current."""
+        counts: dict[str, int] = {}
+        for c in cls.objects(unread_count__gt=0).only("wa_id", "unread_count"):
+            counts[c.wa_id] = counts.get(c.wa_id, 0) + (c.unread_count or 0)
+        return counts
 
     # --- writes (each one atomic, addressed by _id) -------------------------------------------
 
@@ -172,6 +212,7 @@ class Conversation(Document):
         }
         if contact_name:
             update["$set"]["contact_name"] = contact_name
+            update["$set"]["search_text"] = fold(contact_name)
         if message.direction == "inbound":
             if count:
                 update["$inc"] = {"unread_count": 1}
@@ -256,6 +297,10 @@ class Message(Document):
     # A received file, fetched from WhatsApp (webapp.media): status pending|ready|failed, tries, key
     # (in the media storage), sha256, size, mime_type, filename, error. None: never fetched.
     media = DictField(null=True, default=None)
+    # The text read from a received image or PDF (webapp.ocr): status pending|done|failed, text, language,
+    # pages, method (text layer, ocr or both), key (the file read), error, at. None: not read.
+    text_extract = DictField(null=True, default=None)
+    search_text = StringField(null=True)  # the text folded (fold()): what search matches
 
     meta = {
         "collection": "messages",
@@ -275,6 +320,18 @@ class Message(Document):
         newest_first = list(cls.objects(filters).order_by("-timestamp", "-received_at").limit(limit + 1))
         has_more = len(newest_first) > limit
         return list(reversed(newest_first[:limit])), has_more
+
+    @classmethod
+    def conversations_mentioning(cls, query: str, limit: int = 1000) -> list[str]:
+        """The conversations with a message whose text contains `query` (one scan of the messages)."""
+        found = cls.objects(text_filter(query) & Q(type__ne="reaction")).only("conversation_id").limit(limit * 10)
+        return list(dict.fromkeys(m.conversation_id for m in found))[:limit]
+
+    @classmethod
+    def search(cls, conversation_id: str, query: str, limit: int = 50) -> list[Message]:
+        """A conversation's messages whose text contains `query`, newest first."""
+        filters = Q(conversation_id=conversation_id) & Q(type__ne="reaction") & text_filter(query)
+        return list(cls.objects(filters).order_by("-timestamp", "-received_at").limit(limit))
 
     # --- derived ------------------------------------------------------------------------------
 
@@ -320,6 +377,8 @@ class Message(Document):
         """Store this message unless its wamid is already stored. True when this call stored it."""
         doc = self.to_mongo().to_dict()
         doc.pop("_id")
+        if self.type != "reaction":
+            doc["search_text"] = fold(self.preview)
         try:
             result = self._get_collection().update_one({"_id": self.id}, {"$setOnInsert": doc}, upsert=True)
         except DuplicateKeyError:  # a concurrent delivery of the same message won the insert
@@ -380,6 +439,12 @@ class Message(Document):
                 {"_id": message_id}, {"$inc": {"media.tries": 1}}, return_document=ReturnDocument.AFTER)
         return int(((after or {}).get("media") or {}).get("tries") or 0)
 
+    @classmethod
+    def set_text_extract(cls, message_id: str, record: dict[str, Any]) -> bool:
+        """Replace the text read from the message's file (webapp.ocr); False when there is no such message."""
+        with write_lock():
+            result = cls._get_collection().update_one({"_id": message_id}, {"$set": {"text_extract": record}})
+        return result.matched_count > 0
 
     @classmethod
     def named(cls, wamid: str, *fields: str) -> Message | None:

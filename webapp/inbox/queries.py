@@ -53,6 +53,15 @@ def conversations(*, limit: int, query: str = "", before_wa_id: str | None = Non
     return rows[:limit], len(rows) > limit
 
 
+def search_messages(conversation: Conversation, query: str, limit: int = 50) -> list[Message]:
+    """A conversation's messages whose text contains `query`, accents and case aside, newest first."""
+    return Message.search(conversation.id, query, limit)
+
+
+def unread_counts() -> dict[str, int]:
+    return Conversation.unread_counts()
+
+
 def message_page(conversation: Conversation, *, limit: int = DEFAULT_PAGE, before_id: str | None = None) -> MessagePage:
     before = None
     if before_id:

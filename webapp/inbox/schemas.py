@@ -115,6 +115,9 @@ class Message(Shape):
                          description="The content, when it is not under the type's name.")
     errors: list[dict[str, Any]] | None = Field(None, exclude_if=lambda value: value is None,
                                                 description="WhatsApp's errors on a received message.")
+    extracted_text: str | None = Field(None, alias="extractedText", exclude_if=lambda value: value is None,
+                                       description="The text read from a received image or PDF (its text layer, "
+                                                   "or OCR), once read; absent before, or when there is none.")
 
     FIXED: ClassVar[frozenset[str]] = frozenset()  # the keys every message has (set below)
 
@@ -145,6 +148,9 @@ class Message(Shape):
             item[message.type if named else "content"] = message.content
         if message.errors:
             item["errors"] = message.errors
+        extract = message.text_extract or {}
+        if extract.get("status") == "done" and str(extract.get("text") or "").strip():
+            item["extractedText"] = extract["text"]
         return cls.model_validate(item)
 
 
@@ -201,7 +207,8 @@ class Conversation(Shape):
 
 SearchText = text(required=False, max_length=100)
 MessageCursor = text(required=False, max_length=256)
-SEARCH = "Only conversations whose contact name (any case) or number contains this text."
+SEARCH = ("Only conversations whose contact name (any case or accents), number (digits, also typed with + or "
+          "spaces) or a message's text contains this text.")
 MESSAGE_CURSOR = "Paging cursor: the `meta.before` of the previous page (a message id)."
 CONVERSATION_CURSOR = "Paging cursor: the `meta.before` of the previous page (a contact's wa_id)."
 

@@ -28,6 +28,7 @@ from ..inbox.events import (
     ReactionsChanged,
 )
 from ..inbox.schemas import Conversation, Message
+from ..ocr.events import MessageTextExtracted
 from . import views
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ def subscribe(bus: EventBus) -> None:
     bus.subscribe(ConversationStateChanged, push_state)
     bus.subscribe(team.CountsChanged, push_counts)
     bus.subscribe(team.NoteAdded, push_note)
+    bus.subscribe(MessageTextExtracted, push_extracted_text)
 
 
 def _html(render: Callable[..., str], *args: Any) -> str | None:
@@ -143,3 +145,14 @@ def push_note(event: team.NoteAdded) -> None:
     socketio.emit("note:new", {"id": note.id, "wa_id": note.wa_id, "author": note.author,
                                "authorName": note.author_name, "text": note.text,
                                "timestamp": iso(note.created_at), "html": _html(views.render_note, note)})
+
+
+def push_extracted_text(event: MessageTextExtracted) -> None:
+    """The text of a received image or PDF was read (or could not be): the whole bubble again (it shows the text)."""
+    message = documents.Message.objects(pk=event.message_id).first()
+    if message is None:
+        return
+    name = _contact_name(message.conversation_id)
+    shape = Message.of(message, name)
+    socketio.emit("message:text", {"id": message.id, "wa_id": message.wa_id, "extractedText": shape.extracted_text,
+                                   "html": _html(views.render_bubble, message, name)})

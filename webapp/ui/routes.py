@@ -3,6 +3,7 @@ every bubble, tick and row is rendered by the partials in templates/partials/.""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from flask import Blueprint, current_app, g, redirect, render_template, url_for
@@ -19,11 +20,14 @@ from ..inbox import queries, sending, writes
 from ..inbox.documents import CONVERSATION_STATUSES, LIST_FILTERS, Message
 from ..inbox.schemas import ContactPath
 from ..media import sending as media_sending
-from . import views
+from ..ocr import queries as ocr
+from ..ocr.schemas import as_date, as_flag
+from . import formatting, views
 from .schemas import (
     AttachmentForm,
     CannedForm,
     ComposerForm,
+    DocumentsPageQuery,
     DraftForm,
     MessagePageQuery,
     NoteForm,
@@ -42,6 +46,17 @@ LIST_PAGE = 50
 @bp.record_once
 def _enable_htmx(state: BlueprintSetupState) -> None:
     Htmx(state.app)  # request.htmx: which requests want a partial
+
+
+@bp.app_template_filter("rich")
+def _rich(text: str | None) -> Any:
+    """A message's text with WhatsApp's formatting and clickable links (webapp.ui.formatting)."""
+    return formatting.rich_text(text)
+
+
+@bp.app_template_test("long_text")
+def _long_text(text: str | None) -> bool:
+    return formatting.is_long(text)
 
 
 def _partial() -> bool:
@@ -80,7 +95,7 @@ def _list(query: str = "", before: str | None = None, list_filter: str = "all") 
     rows, has_more = queries.conversations(limit=LIST_PAGE, query=query, before_wa_id=before,
                                            list_filter=list_filter, agent_email=_agent_email())
     return {
-        "rows": [views.row(c) for c in rows],
+        "rows": [views.row(c) for c in rows] + _text_matches(query, before, {c.id for c in rows}),
         "more_before": rows[-1].wa_id if has_more and rows else None,
         "more_of": before,
         "query": query,
@@ -88,12 +103,21 @@ def _list(query: str = "", before: str | None = None, list_filter: str = "all") 
     }
 
 
+def _text_matches(query: str, before: str | None, listed: set[str]) -> list[views.Row]:
+    """The search's second half (first page only): chats whose received files' text mentions the query, each
+    with the words around it (webapp.ocr)."""
+    if not query or before:
+        return []
+    return [dataclasses.replace(views.row(conversation), preview="📄 " + ocr.snippet(received.text, query))
+            for conversation, received in ocr.conversations_mentioning(query) if conversation.id not in listed]
+
+
 def _page(chat: views.Chat | None, **context: Any) -> str:
     query = _search_text()
     return render_template(
         "inbox.html", chat=chat, business_initials=views.initials(current_app.config["BUSINESS_NAME"]),
-        whatsapp=views.whatsapp_status(), counts=views.counts_view(_agent_email()),
-        filter_labels=views.FILTER_LABELS,
+        whatsapp=views.whatsapp_status(), unread_counts=queries.unread_counts(),
+        counts=views.counts_view(_agent_email()), filter_labels=views.FILTER_LABELS,
         **_list(query, list_filter=_filter_name()), **context,
     )
 
@@ -119,11 +143,22 @@ def index() -> ResponseReturnValue:
 @bp.get("/c/<wa_id>")
 def chat(wa_id: str) -> ResponseReturnValue:
     """Open a conversation (a GET changes nothing: the page's script marks it read with a POST)."""
-    conversation = queries.get_conversation(_wa_id())
+    try:
+        number = _wa_id()
+    except AppError:
+        raise NotFound(f"There is no chat at this address: “{wa_id[:40]}” is not a WhatsApp number. "
+                       "Pick a chat on the left.") from None
+    conversation = queries.get_conversation(number)
     view = views.chat(conversation, queries.message_page(conversation))
     if _partial():
         return render_template("partials/_chat.html", chat=view, partial=True)
     return _page(view)
+
+
+@bp.get("/ui/unread")
+def unread_counts() -> ResponseReturnValue:
+    """Unread messages per contact, for the tab's title after a reconnect (pushed rows keep it current)."""
+    return {"unread": queries.unread_counts()}
 
 
 @bp.get("/ui/conversations")
@@ -142,6 +177,16 @@ def messages(wa_id: str) -> ResponseReturnValue:
     page = queries.message_page(conversation, before_id=args.before)
     until = Message.objects(pk=args.before).scalar("timestamp").first() if args.before else None
     return render_template("partials/_message_page.html", chat=views.chat(conversation, page, until=until))
+
+
+@bp.get("/c/<wa_id>/search")
+def chat_search(wa_id: str) -> ResponseReturnValue:
+    """The chat's own search box: its messages whose text contains `q` (accents and case aside), newest first."""
+    query = parse(PageQuery, request.args).q or ""
+    conversation = queries.get_conversation(_wa_id())
+    found = queries.search_messages(conversation, query) if query.strip() else []
+    return render_template("partials/_chat_search.html", query=query.strip(), name=views.row(conversation).name,
+                           results=views.bubbles(found, conversation.contact_name))
 
 
 def _composer_error(exc: AppError) -> ResponseReturnValue:
@@ -344,3 +389,26 @@ def add_canned_reply() -> ResponseReturnValue:
 def delete_canned_reply(shortcut: str) -> ResponseReturnValue:
     team.canned.delete(shortcut)
     return redirect(url_for("ui.canned_replies"))
+
+
+# --- the Documents page: what customers sent, with the text read from it (webapp.ocr) -------------------------
+
+DOCUMENTS_PAGE = 30
+
+
+@bp.get("/documents")
+def documents() -> ResponseReturnValue:
+    """The images and PDFs customers sent, newest first, filtered, each with its text."""
+    try:
+        args = parse(DocumentsPageQuery, request.args)
+    except AppError as exc:
+        given = {name: value for name, value in request.args.items() if name in DocumentsPageQuery.model_fields}
+        page = views.documents_page([], {}, given, None)
+        return render_template("documents.html", listing=page, notice=exc.message, page_title="Documents"), exc.status
+    filters = ocr.Filters(kind=args.type, contact=args.contact, has_text=as_flag(args.text),
+                          since=as_date(args.since), until=as_date(args.until), q=args.q)
+    files, has_more = ocr.received_files(filters, limit=DOCUMENTS_PAGE, before=args.before)
+    given = {name: value for name, value in args.model_dump(exclude={"before"}).items() if value}
+    page = views.documents_page(files, ocr.contact_names(files), given,
+                                files[-1].id if has_more and files else None)
+    return render_template("documents.html", listing=page, notice=None, page_title="Documents")

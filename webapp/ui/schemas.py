@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from ..core.validation import Lenient, text
 from ..inbox.schemas import MessageCursor, OptionalWaId, SearchText
+from ..ocr.schemas import ContactFilter, DateFilter, FileCursor, HasTextFilter, KindFilter, TextFilter
 
 MessageText = text(max_length="MESSAGE_MAX_LENGTH", strip=False)
 FilterName = text(required=False, max_length=20)
@@ -101,3 +102,18 @@ class CannedForm(Lenient):
 
     shortcut: OptionalText = None
     text: DraftText = None
+
+
+class DocumentsPageQuery(Lenient):
+    """The Documents page's filters (webapp.ocr): the same as GET /api/documents, from its form."""
+
+    what: ClassVar[str] = "filter"
+    location: ClassVar[str] = "query"
+
+    type: KindFilter = None
+    contact: ContactFilter = None
+    text: HasTextFilter = None
+    since: DateFilter = None
+    until: DateFilter = None
+    q: TextFilter = None
+    before: FileCursor = None

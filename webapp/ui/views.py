@@ -26,6 +26,7 @@ from ..inbox.documents import Conversation, Message, status_name
 from ..inbox.schemas import MessageMedia, media_url
 from ..inbox.sending import window_closes_at, window_open
 from ..leads.documents import Lead
+from ..ocr import ReceivedFile
 from ..templates_catalog import MessageTemplate
 from ..templates_catalog import render as render_template_text
 from ..whatsapp.events import STATUS_RANK
@@ -140,6 +141,38 @@ def media_file(message: Message) -> MediaFile | None:
                      demo=inbound and not live)
 
 
+@dataclass(frozen=True)
+class ExtractedText:
+    """The text read from a received image or PDF (webapp.ocr), under its card: being read, read (collapsed,
+    with a copy button), nothing found, or why it could not be read."""
+
+    state: str  # pending | done | empty | failed
+    text: str = ""
+    error: str = ""
+    note: str = ""  # "3 pages", "2 of 40 pages read"
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+
+def extracted_text(message: Message) -> ExtractedText | None:
+    record = message.text_extract or {}
+    status = record.get("status")
+    if status == "pending":
+        return ExtractedText("pending")
+    if status == "failed":
+        return ExtractedText("failed", error=stripped(record.get("error")) or "unknown error")
+    if status != "done":
+        return None
+    text = str(record.get("text") or "")
+    pages, read = record.get("pages") or 0, record.get("pages_read") or 0
+    note = ""
+    if isinstance(pages, int) and pages > 1:
+        note = f"{read} of {pages} pages read" if isinstance(read, int) and read < pages else f"{pages} pages"
+    return ExtractedText("done" if text.strip() else "empty", text=text, note=note)
+
+
 # --- bubbles -----------------------------------------------------------------------------------
 
 
@@ -170,6 +203,7 @@ class Bubble:
     reactions: list[str] = field(default_factory=list)
     tick: Tick | None = None
     media: MediaFile | None = None
+    extract: ExtractedText | None = None
 
     @property
     def outbound(self) -> bool:
@@ -224,6 +258,7 @@ def bubble(message: Message, *, quoted: dict[str, Message] | None = None, contac
         reactions=reaction_emojis(message),
         tick=message_tick(message) if message.direction == "outbound" else None,
         media=media_file(message),
+        extract=extracted_text(message),
         **vars(display(message.type, message.content, message.errors)),
     )
 
@@ -436,6 +471,62 @@ def counts_view(email: str | None) -> dict[str, int]:
 
 FILTER_LABELS = (("mine", "Mine"), ("unassigned", "Unassigned"), ("all", "All"), ("unread", "Unread"),
                  ("resolved", "Resolved"))
+
+
+# --- the Documents page: what customers sent, with the text read from it (webapp.ocr) -----------
+
+
+@dataclass(frozen=True)
+class DocumentItem:
+    id: str
+    wa_id: str
+    contact: str
+    kind: str  # image | pdf
+    title: str  # the file name, or what the file is
+    caption: str
+    size: str
+    url: str
+    received_at: datetime
+    extract: ExtractedText
+
+    @property
+    def iso(self) -> str:
+        return iso(self.received_at) or ""
+
+    @property
+    def fallback_time(self) -> str:
+        return as_utc(self.received_at).strftime("%Y-%m-%d %H:%M")  # type: ignore[union-attr]
+
+
+def document_item(received: ReceivedFile, contact_name: str | None) -> DocumentItem:
+    status = received.text_status or "pending"
+    text = received.text or ""
+    if status == "done":
+        extract = ExtractedText("done" if text.strip() else "empty", text=text,
+                                note=f"{received.pages} pages" if (received.pages or 0) > 1 else "")
+    elif status == "failed":
+        extract = ExtractedText("failed", error=received.error or "unknown error")
+    else:
+        extract = ExtractedText("pending")
+    name = contact_name or received.contact_name
+    return DocumentItem(
+        id=received.id, wa_id=received.wa_id,
+        contact=f"{name} ({display_number(received.wa_id)})" if name else display_number(received.wa_id),
+        kind=received.kind, title=received.filename or ("PDF" if received.kind == "pdf" else "Photo"),
+        caption=received.caption or "", size=size_label(received.size), url=media_url(received.id),
+        received_at=received.timestamp, extract=extract)
+
+
+@dataclass(frozen=True)
+class DocumentsPage:
+    items: list[DocumentItem]
+    filters: dict[str, str]  # the form's values, as given
+    older: str | None  # the `before` of the next page
+
+
+def documents_page(files: list[ReceivedFile], names: dict[str, str | None], filters: dict[str, str],
+                   older: str | None) -> DocumentsPage:
+    return DocumentsPage([document_item(f, names.get(f.conversation_id)) for f in files], filters, older)
 
 
 # --- rendering: the partials, for pages, HTMX responses and pushed events alike ----------------
