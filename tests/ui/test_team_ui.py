@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from tests.helpers.app import LiveServer
 from tests.helpers.auth import Credentials, agent_credentials
-from tests.helpers.browser import Pages, api, composer, post, row, screenshot
+from tests.helpers.browser import Pages, api, assert_accessible, composer, post, row, screenshot
 from tests.helpers.graph_api import PHONE_NUMBER_ID, TOKEN, GraphAPI
 from tests.helpers.payloads import NEHA, RAVI, inbound, now, text
 
@@ -157,6 +157,7 @@ def test_canned_replies_admins_manage_agents_insert_with_a_slash(start_server: S
     admin.get_by_label("Text").fill("Again")
     admin.get_by_role("button", name="Add canned reply").click()
     expect(admin.get_by_role("alert")).to_contain_text("The shortcut is taken.")
+    assert_accessible(admin)
 
     agent = pages.open(f"{server.url}/c/{RAVI}", as_agent=maria(make_app))
     response = requests.get(f"{server.url}/settings/canned", timeout=10,
@@ -242,6 +243,8 @@ def test_the_contact_panel_opens_from_the_chat_header(start_server: StartServer,
     expect(panel.locator(".contact-number")).to_have_text("+919937320320")
     expect(panel).to_contain_text("Nobody")
     expect(panel).to_contain_text("No media shared yet.")
+    page.get_by_role("button", name="Internal note").click()
+    assert_accessible(page)  # the header's tools, the filters, the note form and the panel
     screenshot(page, "team-contact-panel.png")
     panel.get_by_role("button", name="Close contact info").click()
     expect(page.locator("#contact-panel")).to_be_hidden()
