@@ -36,14 +36,14 @@
     rows.dataset.filter = filter;
     const field = $("#list-filter");
     if (field) field.value = filter;
-    for (const button of $$("[data-filter]")) button.setAttribute("aria-pressed", String(button.dataset.filter === filter));
+    for (const button of $$(".list-filter[data-filter]")) button.setAttribute("aria-pressed", String(button.dataset.filter === filter));
     const query = $("#search")?.value.trim() || "";
     htmx.ajax("GET", `${rows.dataset.listUrl}?q=${encodeURIComponent(query)}&filter=${encodeURIComponent(filter)}`,
       { target: rows, swap: "innerHTML" });
   }
 
   document.addEventListener("click", (event) => {
-    const button = event.target.closest?.("[data-filter]");
+    const button = event.target.closest?.(".list-filter[data-filter]");
     if (button) showFilter(button.dataset.filter);
   });
 

@@ -174,7 +174,7 @@ def test_canned_replies_admins_manage_agents_insert_with_a_slash(start_server: S
     expect(menu).to_have_count(0)
     expect(agent.locator("#message-list .msg--outbound")).to_have_count(0)
     composer(agent).press("Enter")  # now it sends
-    expect(agent.locator("#message-list .msg--outbound .text")).to_have_text(
+    expect(agent.locator("#message-list .msg--outbound[data-message-id] .text")).to_have_text(
         "You're welcome! Anything else we can do?")
     # a click inserts too
     composer(agent).press_sequentially("/h")

@@ -209,8 +209,8 @@ def send(wa_id: str) -> ResponseReturnValue:
         raise APIError(400, "Send messages from the inbox page.")
     conversation = queries.get_conversation(_wa_id())
     body = parse(ComposerForm, request.form).body
+    team.drafts.clear(sent_by(), conversation.id)  # being sent (if it is refused, the page puts the text back)
     message = sending.send_text(conversation.wa_id, body, sent_by=sent_by())
-    team.drafts.clear(sent_by(), conversation.id)  # sent: nothing left to keep
     return render_template("partials/_message.html", b=views.bubble(message, contact_name=conversation.contact_name))
 
 
