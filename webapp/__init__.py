@@ -16,7 +16,7 @@ from typing import Any
 from dotenv import load_dotenv
 from flask import Flask
 
-from . import ai, analytics, api, auth, demo, graph, inbox, leads, media, ocr, templates_catalog, ui, webhooks
+from . import ai, analytics, api, auth, demo, graph, inbox, leads, media, ocr, team, templates_catalog, ui, webhooks
 from . import settings as business_settings
 from .core import bus, errors, health, jobs, navigation
 from .core.config import ConfigError, Settings
@@ -31,7 +31,7 @@ from .ui import push
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = (*inbox.DOCUMENTS, *webhooks.DOCUMENTS, *auth.DOCUMENTS, *graph.DOCUMENTS,
              *templates_catalog.DOCUMENTS, *leads.DOCUMENTS, *ocr.DOCUMENTS, *analytics.DOCUMENTS,
-             *business_settings.DOCUMENTS, *ai.DOCUMENTS)
+             *business_settings.DOCUMENTS, *ai.DOCUMENTS, *team.DOCUMENTS)
 
 # Eventlet is in maintenance mode; the async mode is a setting (SOCKETIO_ASYNC_MODE=threading works).
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
@@ -73,6 +73,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     events = bus.init_app(app)
     media.subscribe(events)  # first: a new bubble already shows its file as being fetched
+    team.counts.subscribe(events)  # before the push: the list filters' counts are up to date when it reads them
     ocr.subscribe(events)  # before the push: a stored file's bubble already says its text is being read
     push.subscribe(events)  # every change reaches every open browser
     leads.subscribe(events)  # a customer who shows intent becomes a lead
@@ -87,17 +88,20 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(ui.bp)
     app.register_blueprint(ui.leads_bp)
     navigation.add_page(app, "Leads", "leads_ui.leads")
+    navigation.add_page(app, "Canned replies", "ui.canned_replies", admin_only=True)
     app.register_blueprint(media.bp)
     media.init_sending(app)  # before auth.init_app: the upload routes' size limit is set before the body is read
     app.register_blueprint(health.bp)
     health.add_report(app, "whatsapp", graph.readiness)
     app.register_blueprint(api.docs_bp)  # /openapi.json and /docs
     auth.init_app(app)  # default deny: every route but auth.guard.PUBLIC_ENDPOINTS needs sign-in
+    team.presence.init_sockets()  # who views and types in which chat (after auth: connections are checked)
     errors.register_error_handlers(app)
     webhooks.register_cli(app)
     jobs.every(app, "webhooks.sweep", settings.WEBHOOK_SWEEP_SECONDS, webhooks.sweep_deliveries)
     demo.register_cli(app)
     templates_catalog.register_cli(app)
+    team.register_cli(app)
     ocr.init_app(app)  # flask ocr read, and the Documents page in the top bar
     analytics.register_cli(app)
     navigation.add_page(app, "Analytics", "ui.analytics_page", admin_only=True)

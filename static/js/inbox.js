@@ -161,7 +161,8 @@
     const list = $("#conversation-list");
     if (list) {
       const query = $("#search")?.value.trim() || "";
-      htmx.ajax("GET", `${list.dataset.listUrl}?q=${encodeURIComponent(query)}`, { target: list, swap: "innerHTML" });
+      const filter = encodeURIComponent(list.dataset.filter || "all");
+      htmx.ajax("GET", `${list.dataset.listUrl}?q=${encodeURIComponent(query)}&filter=${filter}`, { target: list, swap: "innerHTML" });
     }
     const chat = openChat();
     if (chat) {
@@ -703,4 +704,7 @@
   showUnread();
   showSound();
   showNotify();
+
+  // For the page's other scripts (static/js/team.js): the live connection and the helpers they share.
+  window.inbox = { socket, insertMessage, refresh, openChat, csrfToken, fromHTML };
 })();

@@ -142,6 +142,8 @@ def test_the_app_keeps_its_own_description(app: Flask) -> None:
         "POST /api/messages/{message_id}/reaction", "POST /api/messages/{message_id}/retry",
         "POST /api/messages/media",
         "GET /api/templates", "POST /api/messages/template",
+        "PATCH /api/conversations/{wa_id}", "GET /api/conversations/counts", "GET /api/canned-replies",
+        "POST /api/canned-replies", "DELETE /api/canned-replies/{shortcut}",
         "GET /api/leads", "POST /api/leads", "GET /api/leads/export", "GET /api/leads/{lead_id}",
         "PATCH /api/leads/{lead_id}", "POST /api/leads/{lead_id}/notes",
         "POST /api/leads/{lead_id}/proposals/{proposal_id}",

@@ -109,3 +109,13 @@ def token_headers(app: Flask, name: str = "schemathesis") -> dict[str, str]:
     with app.app_context():
         _, secret = tokens.issue(name)
     return {"Authorization": f"Bearer {secret}"}
+
+
+def agent_credentials(app: Flask, email: str, name: str, role: str | None = None) -> Credentials:
+    """A signed-in session for another agent (made when missing) in `app`'s database: for a second
+    browser page (`Pages.open(url, as_agent=...)`) on a live server sharing that database and secret key."""
+    with app.app_context():
+        agent = make_agent(email, name, role)
+    values, csrf_token = new_session(app, agent)
+    cookie = app.session_interface.get_signing_serializer(app).dumps(values)  # type: ignore[attr-defined]
+    return Credentials(app.config["SESSION_COOKIE_NAME"], cookie, csrf_token, "", agent.email, agent.name)

@@ -17,6 +17,7 @@ import socketio
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, sync_playwright
 
 from tests.helpers.app import ARTIFACTS, ROOT, LiveServer
+from tests.helpers.auth import Credentials
 from tests.helpers.payloads import raw
 from tests.helpers.wait import eventually
 
@@ -61,17 +62,18 @@ class Pages:
 
     def open(self, url: str, *, viewport: dict[str, int] = DESKTOP, timezone: str = "UTC",
              signed_in: bool = True, live: bool | None = None, init_script: str | None = None,
-             touch: bool = False) -> Page:
+             touch: bool = False, as_agent: Credentials | None = None) -> Page:
         """A page at `url`, signed in as the server's test agent (its session cookie) unless
-        `signed_in=False`; a signed-in inbox page is returned once its Socket.IO client is connected
-        (`live=False`: a page without one, such as /leads). `init_script` runs before the page's own
-        scripts; `touch` makes a touch-screen device."""
+        `signed_in=False`, or as another agent (`as_agent`: tests.helpers.auth.agent_credentials); a
+        signed-in inbox page is returned once its Socket.IO client is connected (`live=False`: a page
+        without one, such as /leads). `init_script` runs before the page's own scripts; `touch` makes a
+        touch-screen device."""
         context = self.browser.new_context(viewport=viewport, locale="en-US", timezone_id=timezone,
                                            has_touch=touch, is_mobile=touch)
         context.set_default_timeout(8000)
         self.contexts.append(context)
         if signed_in:
-            self.sign_in(context, url)
+            self.sign_in(context, url, as_agent)
         context.add_init_script("window.cspViolations = []; document.addEventListener('securitypolicyviolation', "
                                 "e => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`))")
         if init_script:
@@ -86,10 +88,10 @@ class Pages:
             wait_connected(page)
         return page
 
-    def sign_in(self, context: BrowserContext, url: str) -> None:
+    def sign_in(self, context: BrowserContext, url: str, as_agent: Credentials | None = None) -> None:
         server = next((s for s in self.servers if url.startswith(s.url) and s.credentials), None)
         assert server is not None and server.credentials is not None, f"no server started by start_server at {url}"
-        credentials = server.credentials
+        credentials = as_agent or server.credentials
         context.add_cookies([{"name": credentials.cookie_name, "value": credentials.session_cookie,
                               "url": server.url, "httpOnly": True, "sameSite": "Lax"}])
 

@@ -3,6 +3,7 @@ served by eventlet on a free port with the real database. Each test asserts what
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -88,6 +89,9 @@ def test_keyboard_send_then_ticks_go_sent_delivered_read(start_server: StartServ
     expect(page.get_by_role("button", name="Sign out")).to_be_focused()
     page.keyboard.press("Tab")  # the search box
     expect(page.get_by_role("searchbox", name="Search chats by name or number")).to_be_focused()
+    for name in ("Mine", "Unassigned", "All", "Unread", "Resolved"):  # the list's filters
+        page.keyboard.press("Tab")
+        expect(page.get_by_role("button", name=re.compile(f"^{name}"))).to_be_focused()
     page.keyboard.press("Tab")  # the first chat
     page.keyboard.press("Enter")
     expect(page).to_have_url(f"{server.url}/c/{RAVI}")
@@ -209,7 +213,7 @@ def test_hostile_text_shows_as_text_and_runs_nothing(start_server: StartServer, 
     expect(page.locator("#message-list .msg--outbound[data-message-id] .text")).to_have_text(body)
     assert page.evaluate("window.pwned") is None
     assert page.locator("#app img, #app svg[onload]").count() == 0
-    assert page.locator("script").count() == 4  # htmx, the Socket.IO client and ours (two); nothing injected
+    assert page.locator("script").count() == 5  # htmx, the Socket.IO client and ours (three); nothing injected
     assert pages.dialogs == []
 
 

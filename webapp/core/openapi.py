@@ -52,6 +52,7 @@ TAGS = {
     "templates": Tag(name="templates", description="The approved message templates (synced from WhatsApp)."),
     "analytics": Tag(name="analytics", description="The dashboard's figures for a period (from rollups)."),
     "webhook": Tag(name="webhook", description="Where WhatsApp (Meta) delivers messages and statuses."),
+    "team": Tag(name="team", description="Working together: canned replies (admins manage them)."),
     "leads": Tag(name="leads", description="Leads captured from conversations, their stages, notes and export."),
     "documents": Tag(name="documents", description="The images and PDFs customers sent, with the text read from them."),
 }

@@ -81,6 +81,38 @@ class LastMessage(EmbeddedDocument):
 OPEN, PENDING, RESOLVED = "open", "pending", "resolved"
 CONVERSATION_STATUSES = (OPEN, PENDING, RESOLVED)  # pending: the AI is handling it
 
+# The conversation list's filters: mine and unassigned are the conversations still to work on (not resolved).
+LIST_FILTERS = ("mine", "unassigned", "all", "unread", "resolved")
+
+
+def list_filter(name: str, agent_email: str | None) -> Q | None:
+    """The query behind a list filter (None: every conversation). `mine` without an agent matches nothing."""
+    if name == "mine":
+        if not agent_email:
+            return Q(pk__in=[])
+        return Q(assignee=agent_email) & Q(status__ne=RESOLVED)
+    if name == "unassigned":
+        return Q(assignee=None) & Q(status__ne=RESOLVED)
+    if name == "unread":
+        return Q(unread_count__gt=0)
+    if name == "resolved":
+        return Q(status=RESOLVED)
+    return None
+
+
+def filters_matched(status: str | None, assignee: str | None, unread: int) -> set[str]:
+    """The list filters a conversation in this state shows under ("mine:<email>" for its assignee's Mine)."""
+    found = {"all"}
+    if status == RESOLVED:
+        found.add("resolved")
+    elif assignee:
+        found.add(f"mine:{assignee}")
+    else:
+        found.add("unassigned")
+    if unread:
+        found.add("unread")
+    return found
+
 
 def _stored_time(at: datetime) -> datetime:
     """A time as the database keeps it (UTC, milliseconds), so comparing it with stored times is exact."""
@@ -135,10 +167,14 @@ class Conversation(Document):
         return cls.objects(wa_id=wa_id).order_by("-last_message_at").first()
 
     @classmethod
-    def recent(cls, *, limit: int, query: str = "", before: Conversation | None = None) -> list[Conversation]:
+    def recent(cls, *, limit: int, query: str = "", before: Conversation | None = None,
+               only: Q | None = None) -> list[Conversation]:
         """Most recent first; `query` matches the contact's name (accents and case aside), number
-        (typed with + or spaces too) or the text of a message; `before` pages on."""
+        (typed with + or spaces too) or the text of a message; `before` pages on; `only` narrows to a list
+        filter (see `list_filter`)."""
         filters = Q(last_message_at__ne=None)
+        if only is not None:
+            filters &= only
         if query:
             # Regex objects with explicit flags: MongoEngine's icontains compiles a Python pattern,
             # which carries the `u` flag that FerretDB refuses.

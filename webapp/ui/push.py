@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from .. import team
 from ..core.bus import EventBus
 from ..core.clock import iso
 from ..core.db import DB_UNAVAILABLE
@@ -24,6 +25,7 @@ from ..graph.events import TokenStatusChanged
 from ..inbox import documents
 from ..inbox.events import (
     ConversationChanged,
+    ConversationStateChanged,
     MessageMediaChanged,
     MessageStatusChanged,
     MessageStored,
@@ -49,6 +51,9 @@ def subscribe(bus: EventBus) -> None:
     bus.subscribe(MessageMediaChanged, resilient(push_media))
     bus.subscribe(ConversationChanged, resilient(push_conversation))
     bus.subscribe(TokenStatusChanged, push_whatsapp_status)
+    bus.subscribe(ConversationStateChanged, push_state)
+    bus.subscribe(team.CountsChanged, push_counts)
+    bus.subscribe(team.NoteAdded, push_note)
     bus.subscribe(MessageTextExtracted, push_extracted_text)
 
 
@@ -150,6 +155,35 @@ def push_conversation(event: ConversationChanged) -> None:
 def push_whatsapp_status(event: TokenStatusChanged) -> None:
     """WhatsApp refused the access token (or takes it again): every open page's banner says so."""
     socketio.emit("whatsapp:status", {"problem": event.problem, "html": _html(views.render_whatsapp_banner)})
+
+
+
+def push_state(event: ConversationStateChanged) -> None:
+    """A conversation was resolved, reopened or (un)assigned: the open chat's header changes on every page
+    (the list row comes with the ConversationChanged published beside it)."""
+    conversation = documents.Conversation.objects(pk=event.conversation_id).first()
+    if conversation is None:
+        return
+    socketio.emit("conversation:state", {
+        "wa_id": conversation.wa_id, "conversationStatus": conversation.status or documents.OPEN,
+        "assignee": conversation.assignee, "by": event.by,
+        "html": _html(views.render_chat_state, conversation)})
+
+
+def push_counts(event: team.CountsChanged) -> None:
+    """The list filters' counts: the shared ones, and Mine per assignee (each page picks its agent's)."""
+    found = team.counts.all_counts()
+    socketio.emit("team:counts", {"counts": team.counts.for_agent(None, found),
+                                  "mine": team.counts.by_assignee(found)})
+
+
+def push_note(event: team.NoteAdded) -> None:
+    note = team.notes.get(event.note_id)
+    if note is None:
+        return
+    socketio.emit("note:new", {"id": note.id, "wa_id": note.wa_id, "author": note.author,
+                               "authorName": note.author_name, "text": note.text,
+                               "timestamp": iso(note.created_at), "html": _html(views.render_note, note)})
 
 
 def push_extracted_text(event: MessageTextExtracted) -> None:

@@ -6,16 +6,18 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, g, redirect, render_template, url_for
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from htmx_flask import Htmx, request
 
-from .. import templates_catalog
+from .. import team, templates_catalog
 from ..auth import guard, sent_by
+from ..auth.documents import Agent
 from ..core.errors import APIError, AppError, Invalid, NotFound
 from ..core.validation import parse
-from ..inbox import queries, sending
+from ..inbox import queries, sending, writes
+from ..inbox.documents import CONVERSATION_STATUSES, LIST_FILTERS, Message
 from ..inbox.schemas import ContactPath
 from ..media import sending as media_sending
 from ..ocr import queries as ocr
@@ -23,11 +25,15 @@ from ..ocr.schemas import as_date, as_flag
 from . import formatting, views
 from .schemas import (
     AttachmentForm,
+    CannedForm,
     ComposerForm,
     DocumentsPageQuery,
+    DraftForm,
     MessagePageQuery,
+    NoteForm,
     PageQuery,
     SearchQuery,
+    StateForm,
     TemplateChoice,
     TemplateParameter,
 )
@@ -70,13 +76,30 @@ def _search_text() -> str:
         return ""
 
 
-def _list(query: str = "", before: str | None = None) -> dict[str, Any]:
-    rows, has_more = queries.conversations(limit=LIST_PAGE, query=query, before_wa_id=before)
+def _filter_name(raw: str | None = None) -> str:
+    """The list filter asked for (`?filter=`); anything unknown shows all."""
+    if raw is None:
+        try:
+            raw = parse(PageQuery, request.args).filter
+        except AppError:
+            raw = None
+    return raw if raw in LIST_FILTERS else "all"
+
+
+def _agent_email() -> str | None:
+    who = g.get("principal")
+    return who.email if who is not None else None
+
+
+def _list(query: str = "", before: str | None = None, list_filter: str = "all") -> dict[str, Any]:
+    rows, has_more = queries.conversations(limit=LIST_PAGE, query=query, before_wa_id=before,
+                                           list_filter=list_filter, agent_email=_agent_email())
     return {
         "rows": [views.row(c) for c in rows] + _text_matches(query, before, {c.id for c in rows}),
         "more_before": rows[-1].wa_id if has_more and rows else None,
         "more_of": before,
         "query": query,
+        "list_filter": list_filter,
     }
 
 
@@ -94,7 +117,8 @@ def _page(chat: views.Chat | None, **context: Any) -> str:
     return render_template(
         "inbox.html", chat=chat, business_initials=views.initials(current_app.config["BUSINESS_NAME"]),
         whatsapp=views.whatsapp_status(), unread_counts=queries.unread_counts(),
-        **_list(query), **context,
+        counts=views.counts_view(_agent_email()), filter_labels=views.FILTER_LABELS,
+        **_list(query, list_filter=_filter_name()), **context,
     )
 
 
@@ -141,7 +165,8 @@ def unread_counts() -> ResponseReturnValue:
 def conversation_rows() -> ResponseReturnValue:
     """List rows: search results as the agent types, the next page, or the whole list after a reconnect."""
     args = parse(SearchQuery, request.args)
-    return render_template("partials/_conversation_list.html", **_list(args.q or "", args.before))
+    return render_template("partials/_conversation_list.html",
+                           **_list(args.q or "", args.before, _filter_name(args.filter or "all")))
 
 
 @bp.get("/c/<wa_id>/messages")
@@ -150,7 +175,8 @@ def messages(wa_id: str) -> ResponseReturnValue:
     args = parse(MessagePageQuery, request.args)
     conversation = queries.get_conversation(_wa_id())
     page = queries.message_page(conversation, before_id=args.before)
-    return render_template("partials/_message_page.html", chat=views.chat(conversation, page))
+    until = Message.objects(pk=args.before).scalar("timestamp").first() if args.before else None
+    return render_template("partials/_message_page.html", chat=views.chat(conversation, page, until=until))
 
 
 @bp.get("/c/<wa_id>/search")
@@ -183,6 +209,7 @@ def send(wa_id: str) -> ResponseReturnValue:
         raise APIError(400, "Send messages from the inbox page.")
     conversation = queries.get_conversation(_wa_id())
     body = parse(ComposerForm, request.form).body
+    team.drafts.clear(sent_by(), conversation.id)  # being sent (if it is refused, the page puts the text back)
     message = sending.send_text(conversation.wa_id, body, sent_by=sent_by())
     return render_template("partials/_message.html", b=views.bubble(message, contact_name=conversation.contact_name))
 
@@ -268,6 +295,100 @@ def send_template(wa_id: str) -> ResponseReturnValue:
         return response
     contact_name = queries.get_conversation(conversation_wa_id, message.phone_number_id).contact_name
     return render_template("partials/_message.html", b=views.bubble(message, contact_name=contact_name))
+
+
+# --- working together: status and assignee, notes, drafts, the contact panel, canned replies -------------------
+
+
+@bp.post("/c/<wa_id>/state")
+def change_state(wa_id: str) -> ResponseReturnValue:
+    """The header's Resolve/Reopen button and assignee menu; answers with the header's state again."""
+    if not request.htmx:
+        raise APIError(400, "Change conversations from the inbox page.")
+    conversation = queries.get_conversation(_wa_id())
+    form = parse(StateForm, request.form)
+    changes: dict[str, Any] = {}
+    if "status" in request.form:
+        if form.status not in CONVERSATION_STATUSES:
+            raise Invalid("Invalid change: check status.", {"status": "must be open, pending or resolved"})
+        changes["status"] = form.status
+    if "assignee" in request.form:
+        assignee = (form.assignee or "").strip().lower() or None
+        if assignee is not None:
+            agent = Agent.by_email(assignee)
+            if agent is None or not agent.active:
+                raise Invalid("Invalid change: check assignee.", {"assignee": "must be an active agent's email"})
+        changes["assignee"] = assignee
+    if changes:
+        writes.set_state(conversation.id, by=sent_by(), **changes)
+    conversation = queries.get_conversation(conversation.wa_id, conversation.phone_number_id)
+    return views.render_chat_state(conversation)
+
+
+@bp.post("/c/<wa_id>/notes")
+def add_note(wa_id: str) -> ResponseReturnValue:
+    """An internal note from the note form; answers with its bubble (every open page gets it pushed too).
+    Only stored: a note never goes through the send path."""
+    if not request.htmx:
+        raise APIError(400, "Write notes from the inbox page.")
+    conversation = queries.get_conversation(_wa_id())
+    try:
+        text = parse(NoteForm, request.form).text
+    except AppError as exc:
+        response = current_app.make_response((render_template(
+            "partials/_composer_error.html", text=" ".join(f"The note {p}." for p in (exc.errors or {}).values())
+            or exc.message), 422))
+        response.headers["HX-Retarget"] = "#note-error"
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
+    who = guard.principal()
+    note = team.notes.add(conversation, text, author=who.sent_by, author_name=who.name)
+    return views.render_note(note)
+
+
+@bp.put("/c/<wa_id>/draft")
+def save_draft(wa_id: str) -> ResponseReturnValue:
+    """Keep what the agent typed in this chat's composer (the page saves it as the agent types): 204."""
+    conversation = queries.get_conversation(_wa_id())
+    team.drafts.save(sent_by(), conversation.id, parse(DraftForm, request.form).text or "")
+    return "", 204
+
+
+@bp.get("/c/<wa_id>/contact")
+def contact_panel(wa_id: str) -> ResponseReturnValue:
+    """The contact panel: name, number, status, assignee, labels, the media shared in the chat."""
+    conversation = queries.get_conversation(_wa_id())
+    return render_template("partials/_contact_panel.html", panel=views.contact_panel(conversation))
+
+
+@bp.get("/settings/canned")
+@guard.admin_required
+def canned_replies() -> ResponseReturnValue:
+    """Canned replies (admins): the list, a form to add one, a Delete button each."""
+    return render_template("canned.html", page_title="Canned replies", replies=team.canned.all_replies(),
+                           notice=request.args.get("saved", ""))
+
+
+@bp.post("/settings/canned")
+@guard.admin_required
+def add_canned_reply() -> ResponseReturnValue:
+    form = CannedForm.model_construct(shortcut=request.form.get("shortcut", ""), text=request.form.get("text", ""))
+    try:
+        form = parse(CannedForm, request.form)
+        reply = team.canned.save(form.shortcut or "", form.text or "", by=sent_by())
+    except AppError as exc:
+        problem = " ".join(f"The {k} {v}." for k, v in (exc.errors or {}).items()) or exc.message
+        return render_template("canned.html", page_title="Canned replies", replies=team.canned.all_replies(),
+                               error=problem,
+                               shortcut=form.shortcut or "", text=form.text or ""), exc.status
+    return redirect(url_for("ui.canned_replies", saved=reply.id))
+
+
+@bp.post("/settings/canned/<shortcut>/delete")
+@guard.admin_required
+def delete_canned_reply(shortcut: str) -> ResponseReturnValue:
+    team.canned.delete(shortcut)
+    return redirect(url_for("ui.canned_replies"))
 
 
 # --- the Documents page: what customers sent, with the text read from it (webapp.ocr) -------------------------

@@ -15,15 +15,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, has_request_context, render_template, url_for
+from flask import current_app, g, has_request_context, render_template, url_for
 
-from .. import graph, templates_catalog
+from .. import graph, team, templates_catalog
+from ..auth.documents import Agent
 from ..core.clock import as_utc, iso, utcnow
 from ..graph.health import token_problem
 from ..inbox import queries
 from ..inbox.documents import Conversation, Message, status_name
 from ..inbox.schemas import MessageMedia, media_url
 from ..inbox.sending import window_closes_at, window_open
+from ..leads.documents import Lead
 from ..ocr import ReceivedFile
 from ..templates_catalog import MessageTemplate
 from ..templates_catalog import render as render_template_text
@@ -284,6 +286,8 @@ class Row:
     last_at: datetime | None
     unread: int
     handled_by_ai: bool = False  # status pending: the AI is handling it
+    status: str = "open"  # open | pending (the AI is handling it) | resolved
+    assignee: str | None = None  # the agent's email
 
     @property
     def iso(self) -> str:
@@ -309,6 +313,8 @@ def row(conversation: Conversation) -> Row:
         last_at=conversation.last_message_at,
         unread=conversation.unread_count or 0,
         handled_by_ai=conversation.status == "pending",
+        status=conversation.status or "open",
+        assignee=conversation.assignee,
     )
 
 
@@ -355,6 +361,8 @@ class Chat:
     bubbles: list[Bubble]
     older_before: str | None  # the `before` cursor of the next older page, when there is one
     window: Window | None = None  # sending to WhatsApp only: demo mode has no window
+    state: ChatState | None = None  # status and assignee, in the header
+    draft: str = ""  # what the signed-in agent typed here and did not send
 
     @property
     def pending(self) -> Bubble:
@@ -363,9 +371,110 @@ class Chat:
                       kind="text", tick=Tick("pending"))
 
 
-def chat(conversation: Conversation, page: queries.MessagePage) -> Chat:
+def chat(conversation: Conversation, page: queries.MessagePage, *, until: datetime | None = None) -> Chat:
+    """The chat's view: a page of bubbles with the internal notes written in its time span (an older
+    page's span ends at `until`, where the newer page starts)."""
     window = Window(window_closes_at(conversation)) if graph.is_live() else None
-    return Chat(row(conversation), bubbles(page.messages, conversation.contact_name), page.meta["before"], window)
+    shown: list[Any] = bubbles(page.messages, conversation.contact_name)
+    start = page.messages[0].timestamp if page.has_more and page.messages else None
+    written = team.notes.between(conversation.id, start, until)
+    if written:
+        shown = sorted([*shown, *(note_view(n) for n in written)], key=lambda b: as_utc(b.timestamp))
+    who = g.get("principal") if has_request_context() else None
+    draft = team.drafts.get(who.sent_by, conversation.id) if who is not None else ""
+    return Chat(row(conversation), shown, page.meta["before"], window, chat_state(conversation), draft)
+
+
+# --- working together: notes, the chat's status and assignee, drafts, the contact panel ---------
+
+
+@dataclass(frozen=True)
+class NoteView:
+    """An internal note in the chat's timeline (agents only; never sent)."""
+
+    id: str
+    author: str
+    text: str
+    timestamp: datetime
+    is_note: bool = True
+
+    @property
+    def iso(self) -> str:
+        return iso(self.timestamp) or ""
+
+    @property
+    def fallback_time(self) -> str:
+        return as_utc(self.timestamp).strftime("%H:%M")  # type: ignore[union-attr]
+
+
+def note_view(note: team.documents.Note) -> NoteView:
+    return NoteView(id=note.id, author=note.author_name, text=note.text, timestamp=note.created_at)
+
+
+def render_note(note: team.documents.Note) -> str:
+    return render("partials/_note.html", n=lambda: note_view(note))
+
+
+STATUS_LABELS = {"open": "Open", "pending": "Pending: the AI is handling it", "resolved": "Resolved"}
+
+
+@dataclass(frozen=True)
+class ChatState:
+    """The chat header's status and assignee, with the agents it can be assigned to."""
+
+    wa_id: str
+    status: str
+    assignee: str | None
+    agents: list[tuple[str, str]]  # (email, name) of the active agents
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def assignee_name(self) -> str:
+        return next((name for email, name in self.agents if email == self.assignee), self.assignee or "")
+
+
+def chat_state(conversation: Conversation) -> ChatState:
+    agents = [(a.email, a.name) for a in Agent.objects(active=True).only("email", "name").order_by("name")]
+    return ChatState(conversation.wa_id, conversation.status or "open", conversation.assignee, agents)
+
+
+def render_chat_state(conversation: Conversation) -> str:
+    return render("partials/_chat_state.html", state=lambda: chat_state(conversation))
+
+
+@dataclass(frozen=True)
+class ContactPanel:
+    row: Row
+    state: ChatState
+    files: list[Bubble]  # the media shared in the chat, newest first
+    lead: str = ""  # what is known of the contact as a lead, when anything is
+    labels: list[str] = field(default_factory=list)
+
+
+def contact_panel(conversation: Conversation) -> ContactPanel:
+    shared = Message.objects(conversation_id=conversation.id, type__in=list(MEDIA_KINDS)).order_by(
+        "-timestamp").limit(24)
+    lead = Lead.objects(pk=conversation.wa_id).first()  # webapp.leads: one per interested contact
+    about = ""
+    if lead is not None:
+        about = " · ".join(part for part in (f"stage {lead.stage}", f"score {lead.score}", *lead.emails) if part)
+    return ContactPanel(row(conversation), chat_state(conversation),
+                        [bubble(m, quoted={}, contact_name=conversation.contact_name) for m in shared],
+                        lead=about, labels=list(lead.tags) if lead is not None else [])
+
+
+MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
+
+
+def counts_view(email: str | None) -> dict[str, int]:
+    return team.counts.for_agent(email)
+
+
+FILTER_LABELS = (("mine", "Mine"), ("unassigned", "Unassigned"), ("all", "All"), ("unread", "Unread"),
+                 ("resolved", "Resolved"))
 
 
 # --- the Documents page: what customers sent, with the text read from it (webapp.ocr) -----------
