@@ -27,7 +27,8 @@ class Agent:
         for name in ("presence:update", "presence:typing"):
             self.client.on(name, self._recorder(name))
         headers = {"Cookie": f"{credentials.cookie_name}={credentials.session_cookie}"} if credentials else {}
-        self.client.connect(server.url, headers=headers, auth={"token": token} if token else None, wait_timeout=10)
+        self.client.connect(server.url, headers=headers, auth={"token": token} if token else None, wait_timeout=10,
+                            transports=["websocket"])
 
     def _recorder(self, name: str) -> Callable[[dict[str, Any]], None]:
         def record(data: dict[str, Any]) -> None:
