@@ -95,7 +95,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     health.add_report(app, "whatsapp", graph.readiness)
     app.register_blueprint(api.docs_bp)  # /openapi.json and /docs
     auth.init_app(app)  # default deny: every route but auth.guard.PUBLIC_ENDPOINTS needs sign-in
-    team.presence.init_sockets()  # who views and types in which chat (after auth: connections are checked)
+    team.presence.init_sockets(app)  # who views and types in which chat (after auth: connections are checked)
     errors.register_error_handlers(app)
     webhooks.register_cli(app)
     jobs.every(app, "webhooks.sweep", settings.WEBHOOK_SWEEP_SECONDS, webhooks.sweep_deliveries)

@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,8 +118,22 @@ def refuse_the_anonymous(auth: Any = None) -> None:
 
 
 def forget(reason: Any = None) -> None:
-    """The disconnect handler."""
+    """The disconnect handler (the only one: Socket.IO keeps one handler per event, so other packages
+    add theirs with `on_disconnect`)."""
     _drop(request.sid)
+    for hook in current_app.extensions.get(DISCONNECT_HOOKS, ()):
+        try:
+            hook(reason)
+        except Exception:
+            log.exception("a disconnect hook failed")
+
+
+DISCONNECT_HOOKS = "socket_disconnect_hooks"
+
+
+def on_disconnect(app: Flask, hook: Callable[[Any], None]) -> None:
+    """Run `hook(reason)` when a socket of `app` disconnects, after its connection is forgotten."""
+    app.extensions.setdefault(DISCONNECT_HOOKS, []).append(hook)
 
 
 def _drop(sid: str) -> None:

@@ -15,10 +15,10 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from flask import request
+from flask import Flask, request
 from flask_socketio import join_room, leave_room
 
-from ..auth import accounts
+from ..auth import accounts, sockets
 from ..core.extensions import socketio
 from ..whatsapp.numbers import digits, is_wa_id
 
@@ -119,8 +119,9 @@ def on_disconnect(reason: Any = None) -> None:
         _announce(left)
 
 
-def init_sockets() -> None:
-    """Register the handlers on the Socket.IO server socketio.init_app() made for this app."""
+def init_sockets(app: Flask) -> None:
+    """Register the handlers on the Socket.IO server socketio.init_app() made for this app (the disconnect
+    through webapp.auth.sockets, which owns Socket.IO's one disconnect handler)."""
     socketio.on_event("presence:join", on_join)
     socketio.on_event("presence:typing", on_typing)
-    socketio.on_event("disconnect", on_disconnect)
+    sockets.on_disconnect(app, on_disconnect)
