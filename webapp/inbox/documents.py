@@ -33,6 +33,7 @@ from ..core.clock import as_utc, iso, utcnow
 from ..core.db import write_lock
 from ..whatsapp.events import STATUS_BY_RANK, STATUS_RANK
 from ..whatsapp.message_types import preview
+from .indexes import INDEX_DOCUMENTS, ContactConversations, RecentChunk, TimelineChunk
 
 
 def status_name(rank: int, direction: str) -> str | None:
@@ -74,6 +75,11 @@ class Conversation(Document):
     last_inbound = DictField(null=True)
     typing_sent_at = DateTimeField(null=True)  # the last typing indicator sent to WhatsApp
     created_at = DateTimeField(default=utcnow)
+    # The hot reads (webapp/inbox/indexes.py): the last bubble's number in the timeline, a count of
+    # writes (the row's snapshot with the highest wins), and the recency chunk holding the row.
+    seq = IntField(default=0)
+    rev = IntField(default=0)
+    row_chunk = IntField(null=True)
 
     meta = {
         "collection": "conversations",
@@ -91,11 +97,20 @@ class Conversation(Document):
         """The conversation with a contact: on `phone_number_id` when given, else the latest one."""
         if phone_number_id:
             return cls.objects(pk=f"{phone_number_id}:{wa_id}").first()
-        return cls.objects(wa_id=wa_id).order_by("-last_message_at").first()
+        found = [c for c in map(cls._by_id, ContactConversations.of(wa_id) or []) if c is not None]
+        return max(found, key=lambda c: (c.last_message_at is not None, c.last_message_at or c.created_at),
+                   default=None)
+
+    @classmethod
+    def _by_id(cls, conversation_id: str) -> Conversation | None:
+        return cls.objects(pk=conversation_id).first()
 
     @classmethod
     def recent(cls, *, limit: int, query: str = "", before: Conversation | None = None) -> list[Conversation]:
-        """Most recent first; `query` matches the contact's name or number; `before` pages on."""
+        """Most recent first; `query` matches the contact's name or number; `before` pages on. Without a
+        query it reads the recency chunks (a few `_id` reads); a search evaluates the filter."""
+        if not query:
+            return cls._recent_rows(limit=limit, before=before)
         filters = Q(last_message_at__ne=None)
         if query:
             # Regex objects with explicit flags: MongoEngine's icontains compiles a Python pattern,
@@ -107,6 +122,29 @@ class Conversation(Document):
                 last_message_at=before.last_message_at, id__lt=before.id
             )
         return list(cls.objects(filters).order_by("-last_message_at", "-id").limit(limit))
+
+    @classmethod
+    def _recent_rows(cls, *, limit: int, before: Conversation | None) -> list[Conversation]:
+        """Read recency chunks from the newest (or the cursor's) down until `limit` rows are found. A
+        chunk holds the conversations whose latest message came in while it was the newest, so rows
+        are ordered across chunks except for a message that arrived long after its timestamp."""
+        top = RecentChunk.newest_chunk() if before is None else before.row_chunk
+        if top is None:
+            return []
+        cursor = (before.last_message_at, before.id) if before is not None else None
+        found: dict[str, Conversation] = {}
+        for _, docs in RecentChunk.rows(top):
+            for doc in docs:
+                row = cls._from_son(doc)
+                if row.id in found or row.last_message_at is None:
+                    continue
+                if cursor is not None and (as_utc(row.last_message_at), row.id) >= (as_utc(cursor[0]), cursor[1]):
+                    continue
+                found[row.id] = row
+            if len(found) >= limit:
+                break
+        rows = sorted(found.values(), key=lambda c: (as_utc(c.last_message_at), c.id), reverse=True)
+        return rows[:limit]
 
     # --- writes (each one atomic, addressed by _id) -------------------------------------------
 
@@ -137,23 +175,49 @@ class Conversation(Document):
         elif message.sent_by_app and count:
             # The agent is in the chat and answering: it is read, as on WhatsApp.
             update["$set"]["unread_count"] = 0
-        cls._get_collection().update_one({"_id": message.conversation_id}, update, upsert=True)
+        # A bubble not in the timeline yet takes the next number (a delivery again repairs one whose
+        # first delivery failed before this point).
+        place = message.seq is None and message.type != "reaction"
+        update["$inc"] = {**update.get("$inc", {}), "rev": 1, **({"seq": 1} if place else {})}
+        after = cls._get_collection().find_one_and_update({"_id": message.conversation_id}, update, upsert=True,
+                                                          return_document=ReturnDocument.AFTER)
+        if after.get("rev") == 1 or after.get("row_chunk") is None:  # a new conversation
+            ContactConversations.add(message.wa_id, message.conversation_id)
+        if place:
+            message.seq = Message.place(message.id, int(after["seq"]))
+        cls._put_row(after, moved=(after.get("last_message") or {}).get("id") == message.id)
+
+    @classmethod
+    def _put_row(cls, after: dict[str, Any] | None, *, moved: bool = False) -> None:
+        """The conversation's row in the recency chunks, after a write that returned `after`."""
+        if after is None:
+            return
+        chunk = RecentChunk.put(after, moved=moved)
+        if chunk is not None:
+            cls._get_collection().update_one({"_id": after["_id"]}, {"$set": {"row_chunk": chunk}})
+
+    @classmethod
+    def _update_row(cls, flt: dict[str, Any], update: dict[str, Any]) -> bool:
+        """One conditional update of a conversation that the list shows; True when it matched."""
+        update = {**update, "$inc": {**update.get("$inc", {}), "rev": 1}}
+        after = cls._get_collection().find_one_and_update(flt, update, return_document=ReturnDocument.AFTER)
+        cls._put_row(after)
+        return after is not None
 
     @classmethod
     def raise_summary_status(cls, conversation_id: str, wamid: str, rank: int) -> bool:
         """Move the summary's tick forward when `wamid` is still the latest message."""
-        result = cls._get_collection().update_one(
+        return cls._update_row(
             {"_id": conversation_id, "last_message.id": wamid, "last_message.status_rank": {"$lt": rank}},
             {"$max": {"last_message.status_rank": rank}},
         )
-        return result.modified_count > 0
 
     @classmethod
     def reset_summary_status(cls, conversation_id: str, message_id: str, rank: int) -> bool:
         """The summary's tick back to `rank` when `message_id` is still the latest (a retried send)."""
-        result = cls._get_collection().update_one(
-            {"_id": conversation_id, "last_message.id": message_id}, {"$set": {"last_message.status_rank": rank}})
-        return result.modified_count > 0
+        return cls._update_row({"_id": conversation_id, "last_message.id": message_id,
+                                "last_message.status_rank": {"$ne": rank}},
+                               {"$set": {"last_message.status_rank": rank}})
 
     @classmethod
     def note_typing(cls, conversation_id: str, at: datetime, every: timedelta) -> bool:
@@ -168,10 +232,7 @@ class Conversation(Document):
     @classmethod
     def mark_read(cls, conversation_id: str) -> bool:
         with write_lock():
-            result = cls._get_collection().update_one(
-                {"_id": conversation_id, "unread_count": {"$ne": 0}}, {"$set": {"unread_count": 0}}
-            )
-        return result.modified_count > 0
+            return cls._update_row({"_id": conversation_id, "unread_count": {"$ne": 0}}, {"$set": {"unread_count": 0}})
 
 
 class Message(Document):
@@ -200,6 +261,10 @@ class Message(Document):
     # A received file, fetched from WhatsApp (webapp.media): status pending|ready|failed, tries, key
     # (in the media storage), sha256, size, mime_type, filename, error. None: never fetched.
     media = DictField(null=True, default=None)
+    # Its number in the conversation's timeline (webapp/inbox/indexes.py; reactions have none) and a
+    # count of writes: the timeline's snapshot with the highest wins.
+    seq = IntField(null=True)
+    rev = IntField(default=0)
 
     meta = {
         "collection": "messages",
@@ -209,16 +274,21 @@ class Message(Document):
     # --- queries ------------------------------------------------------------------------------
 
     @classmethod
-    def page(cls, conversation_id: str, *, limit: int, before: Message | None = None) -> tuple[list[Message], bool]:
-        """Up to `limit` bubbles before `before` (or the latest), oldest first, and whether older ones exist."""
-        filters = Q(conversation_id=conversation_id) & Q(type__ne="reaction")
+    def page(cls, conversation_id: str, *, limit: int, before: Message | None = None,
+             last_seq: int | None = None) -> tuple[list[Message], bool]:
+        """Up to `limit` bubbles before `before` (or the latest), oldest first, and whether older ones exist.
+        Read from the timeline chunks: the `limit` latest bubbles to arrive, shown in timestamp order."""
         if before is not None:
-            filters &= Q(timestamp__lt=before.timestamp) | Q(
-                timestamp=before.timestamp, received_at__lt=before.received_at
-            )
-        newest_first = list(cls.objects(filters).order_by("-timestamp", "-received_at").limit(limit + 1))
+            top = (before.seq or 0) - 1
+        elif last_seq is not None:
+            top = last_seq
+        else:
+            conversation = Conversation.objects(pk=conversation_id).only("seq").first()
+            top = (conversation.seq or 0) if conversation else 0
+        newest_first = [cls._from_son(doc) for doc in TimelineChunk.latest(conversation_id, top, limit + 1)]
         has_more = len(newest_first) > limit
-        return list(reversed(newest_first[:limit])), has_more
+        page = sorted(newest_first[:limit], key=lambda m: (as_utc(m.timestamp), as_utc(m.received_at), m.seq))
+        return page, has_more
 
     # --- derived ------------------------------------------------------------------------------
 
@@ -271,6 +341,23 @@ class Message(Document):
         return result.upserted_id is not None
 
     @classmethod
+    def place(cls, message_id: str, seq: int) -> int:
+        """Give a stored bubble its number in the timeline and put it there."""
+        after = cls._get_collection().find_one_and_update({"_id": message_id}, {"$set": {"seq": seq},
+                                                                                "$inc": {"rev": 1}},
+                                                          return_document=ReturnDocument.AFTER)
+        if after is not None:
+            TimelineChunk.put(after)
+        return seq
+
+    @classmethod
+    def refresh(cls, message_id: str) -> None:
+        """After a write to a message: its snapshot in the timeline (every write bumps `rev`)."""
+        doc = cls._get_collection().find_one({"_id": message_id})
+        if doc is not None:
+            TimelineChunk.put(doc)
+
+    @classmethod
     def raise_status(
         cls, wamid: str, status: str, at: datetime, error: dict[str, Any] | None
     ) -> tuple[Message | None, bool]:
@@ -281,12 +368,14 @@ class Message(Document):
         update: dict[str, Any] = {
             "$max": {"status_rank": STATUS_RANK[status]},
             "$min": {f"status_times.{status}": at},
+            "$inc": {"rev": 1},
         }
         if error is not None:
             update["$set"] = {"error": error}
         before = cls._get_collection().find_one_and_update({"_id": wamid}, update)
         if before is None:
             return None, False
+        cls.refresh(wamid)
         message = cls._from_son(before)
         return message, message.status_rank < STATUS_RANK[status]
 
@@ -298,10 +387,11 @@ class Message(Document):
         reaction = SON([("at", at), ("emoji", emoji)])
         # No projection: FerretDB 1.24 does not implement findAndModify's `fields`.
         before = cls._get_collection().find_one_and_update(
-            {"_id": target_wamid}, {"$max": {f"reactions.{sender}": reaction}}
+            {"_id": target_wamid}, {"$max": {f"reactions.{sender}": reaction}, "$inc": {"rev": 1}}
         )
         if before is None:
             return None
+        cls.refresh(target_wamid)
         previous = (before.get("reactions") or {}).get(sender)
         if previous is None:
             return bool(emoji)
@@ -313,15 +403,21 @@ class Message(Document):
     def set_media(cls, message_id: str, media: dict[str, Any]) -> bool:
         """Replace the message's media record; False when there is no such message."""
         with write_lock():
-            result = cls._get_collection().update_one({"_id": message_id}, {"$set": {"media": media}})
-        return result.matched_count > 0
+            after = cls._get_collection().find_one_and_update({"_id": message_id},
+                                                              {"$set": {"media": media}, "$inc": {"rev": 1}},
+                                                              return_document=ReturnDocument.AFTER)
+            if after is not None:
+                TimelineChunk.put(after)
+        return after is not None
 
     @classmethod
     def count_media_try(cls, message_id: str) -> int:
         """Count one more try at fetching the message's media (its record must exist); the new count."""
         with write_lock():
             after = cls._get_collection().find_one_and_update(
-                {"_id": message_id}, {"$inc": {"media.tries": 1}}, return_document=ReturnDocument.AFTER)
+                {"_id": message_id}, {"$inc": {"media.tries": 1, "rev": 1}}, return_document=ReturnDocument.AFTER)
+            if after is not None:
+                TimelineChunk.put(after)
         return int(((after or {}).get("media") or {}).get("tries") or 0)
 
 
@@ -337,7 +433,11 @@ class Message(Document):
 
     @classmethod
     def set_wamid(cls, message_id: str, wamid: str) -> None:
-        cls._get_collection().update_one({"_id": message_id}, {"$set": {"wamid": wamid}})
+        after = cls._get_collection().find_one_and_update({"_id": message_id},
+                                                          {"$set": {"wamid": wamid}, "$inc": {"rev": 1}},
+                                                          return_document=ReturnDocument.AFTER)
+        if after is not None:
+            TimelineChunk.put(after)
 
     @classmethod
     def reopen_failed(cls, message_id: str) -> Message | None:
@@ -345,9 +445,12 @@ class Message(Document):
         back); None unless it is failed now."""
         before = cls._get_collection().find_one_and_update(
             {"_id": message_id, "status_rank": STATUS_RANK["failed"], "sent_by_app": {"$ne": None}},
-            {"$set": {"status_rank": STATUS_RANK["pending"], "error": None, "wamid": None}},
+            {"$set": {"status_rank": STATUS_RANK["pending"], "error": None, "wamid": None}, "$inc": {"rev": 1}},
         )
-        return cls._from_son(before) if before else None
+        if before is None:
+            return None
+        cls.refresh(message_id)
+        return cls._from_son(before)
 
 
 class WamidAlias(Document):
@@ -393,4 +496,4 @@ class PendingUpdate(Document):
         return cls._from_son(doc) if doc else None
 
 
-DOCUMENTS: tuple[type[Document], ...] = (Conversation, Message, PendingUpdate, WamidAlias)
+DOCUMENTS: tuple[type[Document], ...] = (Conversation, Message, PendingUpdate, WamidAlias, *INDEX_DOCUMENTS)

@@ -27,7 +27,8 @@ class MessagePage:
     def meta(self) -> dict[str, Any]:
         return {
             "hasMore": self.has_more,
-            "before": self.messages[0].id if self.has_more and self.messages else None,
+            # The page's earliest arrival (the timeline pages by arrival; the page shows timestamp order).
+            "before": min(self.messages, key=lambda m: m.seq or 0).id if self.has_more and self.messages else None,
             "count": len(self.messages),
         }
 
@@ -53,9 +54,9 @@ def message_page(conversation: Conversation, *, limit: int = DEFAULT_PAGE, befor
     before = None
     if before_id:
         before = Message.objects(pk=before_id).first()
-        if before is None or before.conversation_id != conversation.id:
+        if before is None or before.conversation_id != conversation.id or before.seq is None:
             raise Invalid("Invalid paging cursor.", {"before": "is not a message of this conversation"})
-    messages, has_more = Message.page(conversation.id, limit=limit, before=before)
+    messages, has_more = Message.page(conversation.id, limit=limit, before=before, last_seq=conversation.seq or 0)
     return MessagePage(conversation, messages, has_more)
 
 
