@@ -27,13 +27,15 @@ from mongoengine import (
 )
 from mongoengine.queryset.visitor import Q
 from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from ..core.clock import as_utc, iso, utcnow
 from ..core.db import write_lock
 from ..whatsapp.events import STATUS_BY_RANK, STATUS_RANK
 from ..whatsapp.message_types import preview
-from .indexes import INDEX_DOCUMENTS, ContactConversations, RecentChunk, TimelineChunk
+from .indexes import CHUNK, INDEX_DOCUMENTS, ContactConversations, RecentChunk, TimelineChunk
+
+DUPLICATE_KEY = 11000
 
 
 def status_name(rank: int, direction: str) -> str | None:
@@ -152,40 +154,66 @@ class Conversation(Document):
     def record_message(
         cls, message: Message, contact_name: str | None, business_number: str, *, count: bool = True
     ) -> None:
-        """Fold a newly stored message into its conversation in one atomic upsert: create it, count
-        it, and replace the summary only if this message is at least as new (webhooks come out of
-        order; `$max` on the summary compares its leading timestamp, then arrival time). With
-        `count=False` (a message delivered again) only the idempotent part is done."""
+        """Fold a newly stored message into its conversation (see record_messages). With `count=False`
+        (a message delivered again) only the idempotent part is done."""
+        cls.record_messages([message], contact_name, business_number, count=count)
+
+    @classmethod
+    def reserve_seq(cls, message: Message, count: int) -> tuple[int, dict[str, Any] | None]:
+        """Numbers for `count` bubbles about to be stored: the last of them (the first is last - count + 1)
+        and the conversation's summary (its latest message so far). A number whose message turns out
+        to be stored already is simply never used."""
+        after = cls._get_collection().find_one_and_update(
+            {"_id": message.conversation_id},
+            {"$inc": {"seq": count}, "$setOnInsert": cls._created(message)},
+            upsert=True, return_document=ReturnDocument.AFTER)
+        return int(after["seq"]), after.get("last_message")
+
+    @staticmethod
+    def _created(message: Message) -> dict[str, Any]:
+        return {"phone_number_id": message.phone_number_id, "wa_id": message.wa_id, "created_at": utcnow()}
+
+    @classmethod
+    def record_messages(
+        cls, messages: list[Message], contact_name: str | None, business_number: str, *, count: bool = True
+    ) -> None:
+        """Fold newly stored messages of one conversation, in arrival order, into it in one atomic
+        upsert: create it, count them, and replace the summary only if the newest of them is at least
+        as new (webhooks come out of order; `$max` on the summary compares its leading timestamp, then
+        arrival time). Then the conversation's row in the list and, for a bubble without its number in
+        the timeline (a delivery again repairs one whose first delivery failed before this point), its
+        place there."""
+        first = messages[0]
+        newest = max(messages, key=lambda m: (as_utc(m.timestamp), as_utc(m.received_at), m.id))
         update: dict[str, Any] = {
-            "$setOnInsert": {
-                "phone_number_id": message.phone_number_id,
-                "wa_id": message.wa_id,
-                "created_at": utcnow(),
-            },
+            "$setOnInsert": cls._created(first),
             "$set": {"business_number": business_number},
-            "$max": {"last_message": message.summary_son(), "last_message_at": message.timestamp},
+            "$max": {"last_message": newest.summary_son(), "last_message_at": newest.timestamp},
+            "$inc": {"rev": 1},
         }
         if contact_name:
             update["$set"]["contact_name"] = contact_name
-        if message.direction == "inbound":
-            if count:
-                update["$inc"] = {"unread_count": 1}
-            update["$max"]["last_inbound_at"] = message.timestamp
-            update["$max"]["last_inbound"] = SON([("at", message.timestamp), ("id", message.id)])
-        elif message.sent_by_app and count:
-            # The agent is in the chat and answering: it is read, as on WhatsApp.
-            update["$set"]["unread_count"] = 0
-        # A bubble not in the timeline yet takes the next number (a delivery again repairs one whose
-        # first delivery failed before this point).
-        place = message.seq is None and message.type != "reaction"
-        update["$inc"] = {**update.get("$inc", {}), "rev": 1, **({"seq": 1} if place else {})}
-        after = cls._get_collection().find_one_and_update({"_id": message.conversation_id}, update, upsert=True,
+        inbound = [m for m in messages if m.direction == "inbound"]
+        if inbound:
+            latest = max(inbound, key=lambda m: (as_utc(m.timestamp), m.id))
+            update["$max"]["last_inbound_at"] = latest.timestamp
+            update["$max"]["last_inbound"] = SON([("at", latest.timestamp), ("id", latest.id)])
+        if count:
+            answered = [i for i, m in enumerate(messages) if m.direction == "outbound" and m.sent_by_app]
+            if answered:  # the agent is in the chat and answering: read, as on WhatsApp, up to then
+                update["$set"]["unread_count"] = sum(m.direction == "inbound" for m in messages[answered[-1]:])
+            elif inbound:
+                update["$inc"]["unread_count"] = len(inbound)
+        unplaced = [m for m in messages if m.seq is None and m.type != "reaction"]
+        if unplaced:
+            update["$inc"]["seq"] = len(unplaced)
+        after = cls._get_collection().find_one_and_update({"_id": first.conversation_id}, update, upsert=True,
                                                           return_document=ReturnDocument.AFTER)
-        if after.get("rev") == 1 or after.get("row_chunk") is None:  # a new conversation
-            ContactConversations.add(message.wa_id, message.conversation_id)
-        if place:
-            message.seq = Message.place(message.id, int(after["seq"]))
-        cls._put_row(after, moved=(after.get("last_message") or {}).get("id") == message.id)
+        if after.get("row_chunk") is None:  # a new conversation (or one from before the list's chunks)
+            ContactConversations.add(first.wa_id, first.conversation_id)
+        for number, message in enumerate(unplaced, start=int(after["seq"]) - len(unplaced) + 1):
+            message.seq = Message.place(message.id, number)
+        cls._put_row(after, moved=(after.get("last_message") or {}).get("id") in {m.id for m in messages})
 
     @classmethod
     def _put_row(cls, after: dict[str, Any] | None, *, moved: bool = False) -> None:
@@ -278,17 +306,17 @@ class Message(Document):
              last_seq: int | None = None) -> tuple[list[Message], bool]:
         """Up to `limit` bubbles before `before` (or the latest), oldest first, and whether older ones exist.
         Read from the timeline chunks: the `limit` latest bubbles to arrive, shown in timestamp order."""
-        if before is not None:
-            top = (before.seq or 0) - 1
+        if before is not None:  # a bubble arrives at most a chunk after later ones, as a rule
+            top = (before.seq or 0) + CHUNK
         elif last_seq is not None:
             top = last_seq
         else:
             conversation = Conversation.objects(pk=conversation_id).only("seq").first()
             top = (conversation.seq or 0) if conversation else 0
-        newest_first = [cls._from_son(doc) for doc in TimelineChunk.latest(conversation_id, top, limit + 1)]
+        cursor = (as_utc(before.timestamp), as_utc(before.received_at)) if before is not None else None
+        newest_first = [cls._from_son(doc) for doc in TimelineChunk.page(conversation_id, top, limit + 1, cursor)]
         has_more = len(newest_first) > limit
-        page = sorted(newest_first[:limit], key=lambda m: (as_utc(m.timestamp), as_utc(m.received_at), m.seq))
-        return page, has_more
+        return list(reversed(newest_first[:limit])), has_more
 
     # --- derived ------------------------------------------------------------------------------
 
@@ -339,6 +367,25 @@ class Message(Document):
         except DuplicateKeyError:  # a concurrent delivery of the same message won the insert
             return False
         return result.upserted_id is not None
+
+    @classmethod
+    def insert_new(cls, messages: list[Message], latest: dict[str, dict[str, Any] | None]) -> set[str]:
+        """Store those of `messages` whose wamid is not stored yet, in one round trip, and put the
+        bubbles among them in their timeline (their `seq` reserved before; `latest`: each conversation's
+        summary before them). The ids this call stored."""
+        docs = [m.to_mongo().to_dict() for m in messages]
+        try:
+            cls._get_collection().insert_many(docs, ordered=False)
+            refused: set[int] = set()
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors") or []
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            refused = {int(e["index"]) for e in errors}
+        stored = [doc for i, doc in enumerate(docs) if i not in refused]
+        for conversation_id, summary in latest.items():
+            TimelineChunk.put_many([doc for doc in stored if doc["conversation_id"] == conversation_id], summary)
+        return {doc["_id"] for doc in stored}
 
     @classmethod
     def place(cls, message_id: str, seq: int) -> int:
@@ -488,6 +535,15 @@ class PendingUpdate(Document):
         cls._get_collection().update_one(
             {"_id": wamid}, {"$push": push, "$setOnInsert": {"created_at": utcnow()}}, upsert=True
         )
+
+    @classmethod
+    def waiting(cls, wamids: list[str]) -> list[str]:
+        """Which of `wamids` have updates waiting: one query (this collection stays small: an update
+        waits only until its message arrives)."""
+        if len(wamids) == 1:
+            return [wamids[0]] if cls._get_collection().find_one({"_id": wamids[0]}, {"_id": 1}) else []
+        found = {doc["_id"] for doc in cls._get_collection().find({"_id": {"$in": wamids}}, {"_id": 1})}
+        return [wamid for wamid in wamids if wamid in found]
 
     @classmethod
     def take(cls, wamid: str) -> PendingUpdate | None:

@@ -18,14 +18,17 @@ messages as nested documents take ~10 ms.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 import bson
 from bson import Binary
 from bson.codec_options import CodecOptions
 from bson.son import SON
-from mongoengine import DictField, Document, IntField, StringField
-from pymongo import ReturnDocument
+from mongoengine import DictField, Document, DynamicField, IntField, StringField
+from pymongo import ReturnDocument, UpdateOne
+
+from ..core.clock import as_utc
 
 CHUNK = 25  # snapshots per chunk document: a page of 50 reads three
 CODEC = CodecOptions(tz_aware=True)
@@ -41,11 +44,19 @@ def unpack(entry: Mapping[str, Any]) -> dict[str, Any]:
     return bson.decode(bytes(entry["b"]), codec_options=CODEC)
 
 
+def order_key(doc: Mapping[str, Any]) -> tuple[datetime, datetime]:
+    """Where a message shows in its chat: WhatsApp's timestamp, then arrival."""
+    return as_utc(doc["timestamp"]), as_utc(doc.get("received_at") or doc["timestamp"])
+
+
 class TimelineChunk(Document):
-    """A conversation's bubbles `CHUNK` at a time: `m` maps a bubble's seq to its snapshot."""
+    """A conversation's bubbles `CHUNK` at a time, by arrival: `m` maps a bubble's seq to its snapshot;
+    `below` is the latest order key of every bubble stored before the chunk began (in chunks below it),
+    so a reader knows when no lower chunk can hold a later bubble than those it has."""
 
     id = StringField(primary_key=True)
     m = DictField()
+    below = DynamicField()
 
     meta = {"collection": "timeline_chunks"}
 
@@ -56,26 +67,56 @@ class TimelineChunk(Document):
     @classmethod
     def put(cls, message: Mapping[str, Any]) -> None:
         """Store (or refresh) the snapshot of a message that has its place (`seq`) in the timeline."""
-        seq = message.get("seq")
-        if seq is None:
-            return
-        cls._get_collection().update_one({"_id": cls.chunk_id(message["conversation_id"], seq)},
-                                          {"$max": {f"m.{seq}": snapshot(message)}}, upsert=True)
+        cls.put_many([message])
 
     @classmethod
-    def latest(cls, conversation_id: str, top: int, want: int) -> list[dict[str, Any]]:
-        """Up to `want` message documents with seq <= `top`, newest seq first: one `_id` read per chunk."""
-        found: list[tuple[int, dict[str, Any]]] = []
+    def put_many(cls, messages: list[Mapping[str, Any]], below: Mapping[str, Any] | None = None) -> None:
+        """Store (or refresh) snapshots: one update per chunk, all in one round trip. `below`: the
+        conversation's latest message before these (its summary), for a chunk they begin."""
+        chunks: dict[str, dict[str, Any]] = {}
+        floor: dict[str, tuple[datetime, datetime] | None] = {}
+        latest = order_key(below) if below else None
+        for message in sorted((m for m in messages if m.get("seq") is not None), key=lambda m: m["seq"]):
+            chunk_id = cls.chunk_id(message["conversation_id"], message["seq"])
+            if chunk_id not in chunks:
+                chunks[chunk_id] = {}
+                floor[chunk_id] = latest
+            chunks[chunk_id][f"m.{message['seq']}"] = snapshot(message)
+            latest = max(latest, order_key(message)) if latest else order_key(message)
+        if not chunks:
+            return
+        updates = []
+        for chunk_id, entries in chunks.items():
+            update: dict[str, Any] = {"$max": entries}
+            if floor[chunk_id] is not None:
+                update["$setOnInsert"] = {"below": list(floor[chunk_id])}
+            updates.append(UpdateOne({"_id": chunk_id}, update, upsert=True))
+        cls._get_collection().bulk_write(updates, ordered=False)
+
+    @classmethod
+    def page(cls, conversation_id: str, top: int, want: int,
+             before: tuple[datetime, datetime] | None = None) -> list[dict[str, Any]]:
+        """Up to `want` message documents, latest first (by order key), earlier than `before` when
+        given: read from chunk `top // CHUNK` down, one `_id` read each, until no lower chunk can
+        hold a later one."""
+        found: list[tuple[tuple[datetime, datetime], int, dict[str, Any]]] = []
         collection = cls._get_collection()
         chunk = top // CHUNK
-        while chunk >= 0 and len(found) < want:
-            doc = collection.find_one({"_id": f"{conversation_id}:{chunk}"})
-            for key, entry in ((doc or {}).get("m") or {}).items():
-                if int(key) <= top:
-                    found.append((int(key), unpack(entry)))
+        while chunk >= 0:
+            doc = collection.find_one({"_id": f"{conversation_id}:{chunk}"}) or {}
+            for key, entry in (doc.get("m") or {}).items():
+                message = unpack(entry)
+                order = order_key(message)
+                if before is None or order < before:
+                    found.append((order, int(key), message))
             chunk -= 1
-        found.sort(key=lambda item: item[0], reverse=True)
-        return [doc for _, doc in found[:want]]
+            if len(found) >= want:
+                found.sort(key=lambda item: (item[0], item[1]), reverse=True)
+                below = doc.get("below")
+                if below is not None and found[want - 1][0] > (as_utc(below[0]), as_utc(below[1])):
+                    break
+        found.sort(key=lambda item: (item[0], item[1]), reverse=True)
+        return [message for _, _, message in found[:want]]
 
 
 class RecentChunk(Document):

@@ -27,8 +27,7 @@ class MessagePage:
     def meta(self) -> dict[str, Any]:
         return {
             "hasMore": self.has_more,
-            # The page's earliest arrival (the timeline pages by arrival; the page shows timestamp order).
-            "before": min(self.messages, key=lambda m: m.seq or 0).id if self.has_more and self.messages else None,
+            "before": self.messages[0].id if self.has_more and self.messages else None,
             "count": len(self.messages),
         }
 

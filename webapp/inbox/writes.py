@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..core import bus
@@ -92,19 +93,79 @@ def publish(report: Report) -> None:
 def apply_events(events: Iterable[Event]) -> Report:
     report = Report()
     with write_lock():  # see core.db.WRITE_LOCK: FerretDB's updates are not atomic
+        run: list[MessageEvent] = []  # consecutive messages are stored together (in order)
         for event in events:
+            if isinstance(event, MessageEvent):
+                run.append(event)
+                continue
+            if run:
+                _apply_messages(run, report)
+                run = []
             match event:
-                case MessageEvent():
-                    _apply_message(event, report)
                 case ReactionEvent():
                     _apply_reaction(event, report)
                 case StatusEvent():
                     _apply_status(event, report)
+        if run:
+            _apply_messages(run, report)
     return report
 
 
-def _apply_message(event: MessageEvent, report: Report) -> None:
-    message = Message(
+def _apply_messages(events: list[MessageEvent], report: Report) -> None:
+    """Store messages in a few round trips whatever their number: their timeline numbers reserved per
+    conversation, one insert of those not stored yet, one conversation update per conversation, one
+    look for updates waiting for them. Each message keeps every guarantee of storing it alone."""
+    batch: dict[str, tuple[MessageEvent, Message]] = {}
+    repeated: list[MessageEvent] = []
+    # Arrival times a millisecond apart (what the database keeps), so arrival orders a body's messages.
+    now = utcnow()
+    arrival = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    for event in events:
+        if event.wamid in batch:
+            repeated.append(event)
+        else:
+            batch[event.wamid] = (event, _message(event, arrival + timedelta(milliseconds=len(batch))))
+    by_conversation: dict[str, list[tuple[MessageEvent, Message]]] = {}
+    for event, message in batch.values():
+        by_conversation.setdefault(message.conversation_id, []).append((event, message))
+    latest: dict[str, dict[str, Any] | None] = {}
+    for conversation_id, items in by_conversation.items():
+        last, latest[conversation_id] = Conversation.reserve_seq(items[0][1], len(items))
+        for number, (_, message) in enumerate(items, start=last - len(items) + 1):
+            message.seq = number
+    stored = Message.insert_new([message for _, message in batch.values()], latest)
+    for conversation_id, items in by_conversation.items():
+        new = [(event, message) for event, message in items if message.id in stored]
+        if new:
+            report.stored += len(new)
+            names = [event.contact_name for event, _ in new if event.contact_name]
+            Conversation.record_messages([message for _, message in new], names[-1] if names else None,
+                                         new[0][0].business.display_number)
+            for _, message in new:
+                report.changes.new_messages[message.id] = conversation_id
+            report.changes.conversations.add(conversation_id)
+        for event, message in items:
+            if message.id not in stored:
+                _repair(event, report)
+    for event in repeated:
+        _repair(event, report)
+    for wamid in PendingUpdate.waiting(list(batch)):
+        _apply_pending(wamid, report)
+
+
+def _repair(event: MessageEvent, report: Report) -> None:
+    """A message stored already. Fold it in again, uncounted: when a delivery failed between storing the
+    message and updating its conversation (or its timeline), WhatsApp's retry is a duplicate and must
+    repair it."""
+    report.duplicates += 1
+    stored = Message.objects(pk=event.wamid).first()
+    if stored is not None:
+        Message.refresh(stored.id)
+        Conversation.record_message(stored, event.contact_name, event.business.display_number, count=False)
+
+
+def _message(event: MessageEvent, received_at: datetime) -> Message:
+    return Message(
         id=event.wamid,
         conversation_id=event.conversation_id,
         phone_number_id=event.business.phone_number_id,
@@ -117,7 +178,7 @@ def _apply_message(event: MessageEvent, report: Report) -> None:
         context=event.context,
         errors=event.errors,
         timestamp=event.timestamp,
-        received_at=utcnow(),
+        received_at=received_at,
         # A message the business sent has left for WhatsApp (at least `sent`), unless this app is
         # about to send it (`pending`: the clock tick).
         status_rank=STATUS_RANK["sent"] if event.direction == "outbound" and not event.awaiting_send else 0,
@@ -125,19 +186,6 @@ def _apply_message(event: MessageEvent, report: Report) -> None:
         sent_by_app=event.sent_by,
         media=event.media,
     )
-    if message.insert_once():
-        report.stored += 1
-        Conversation.record_message(message, event.contact_name, event.business.display_number)
-        report.changes.new_messages[message.id] = message.conversation_id
-        report.changes.conversations.add(message.conversation_id)
-    else:
-        report.duplicates += 1
-        # Fold the stored message in again, uncounted: when a delivery failed between storing the
-        # message and updating its conversation, WhatsApp's retry is a duplicate and must repair it.
-        stored = Message.objects(pk=event.wamid).first()
-        if stored is not None:
-            Conversation.record_message(stored, event.contact_name, event.business.display_number, count=False)
-    _apply_pending(event.wamid, report)
 
 
 def _apply_pending(wamid: str, report: Report) -> None:
