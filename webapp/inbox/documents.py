@@ -207,6 +207,8 @@ class Conversation(Document):
         unplaced = [m for m in messages if m.seq is None and m.type != "reaction"]
         if unplaced:
             update["$inc"]["seq"] = len(unplaced)
+        else:  # placed already: the counter at least covers them (a conversation written again)
+            update["$max"]["seq"] = max(m.seq or 0 for m in messages)
         after = cls._get_collection().find_one_and_update({"_id": first.conversation_id}, update, upsert=True,
                                                           return_document=ReturnDocument.AFTER)
         if after.get("row_chunk") is None:  # a new conversation (or one from before the list's chunks)
