@@ -87,6 +87,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     webhooks.register_cli(app)
     demo.register_cli(app)
     templates_catalog.register_cli(app)
+    inbox.register_cli(app)
     apply_limits(app, api=api.bp, webhook=webhooks.bp)  # last: after every blueprint (the sign-in view too)
     return app
 

@@ -2,5 +2,6 @@
 the reads the API and the pages share, and sending."""
 
 from .documents import DOCUMENTS
+from .reindex import register as register_cli
 
-__all__ = ["DOCUMENTS"]
+__all__ = ["DOCUMENTS", "register_cli"]
