@@ -26,7 +26,7 @@ from bson import Binary
 from bson.codec_options import CodecOptions
 from bson.son import SON
 from mongoengine import DictField, Document, DynamicField, IntField, StringField
-from pymongo import ReturnDocument, UpdateOne
+from pymongo import ReturnDocument
 
 from ..core.clock import as_utc
 
@@ -71,7 +71,7 @@ class TimelineChunk(Document):
 
     @classmethod
     def put_many(cls, messages: list[Mapping[str, Any]], below: Mapping[str, Any] | None = None) -> None:
-        """Store (or refresh) snapshots: one update per chunk, all in one round trip. `below`: the
+        """Store (or refresh) snapshots: one update per chunk. `below`: the
         conversation's latest message before these (its summary), for a chunk they begin."""
         chunks: dict[str, dict[str, Any]] = {}
         floor: dict[str, tuple[datetime, datetime] | None] = {}
@@ -85,13 +85,12 @@ class TimelineChunk(Document):
             latest = max(latest, order_key(message)) if latest else order_key(message)
         if not chunks:
             return
-        updates = []
+        # One update each: FerretDB 1.24 evaluates each statement of a bulk write over the whole collection.
         for chunk_id, entries in chunks.items():
             update: dict[str, Any] = {"$max": entries}
             if floor[chunk_id] is not None:
                 update["$setOnInsert"] = {"below": list(floor[chunk_id])}
-            updates.append(UpdateOne({"_id": chunk_id}, update, upsert=True))
-        cls._get_collection().bulk_write(updates, ordered=False)
+            cls._get_collection().update_one({"_id": chunk_id}, update, upsert=True)
 
     @classmethod
     def page(cls, conversation_id: str, top: int, want: int,

@@ -1,6 +1,7 @@
 """`flask inbox reindex`: build the hot reads' documents (webapp/inbox/indexes.py) from the stored
 messages and conversations, for a database written before they existed. Run it with the app stopped; it
-reads every message twice (a one-off: the write path keeps them up to date from then on)."""
+reads every message twice and holds their snapshots in memory (a one-off: the write path keeps them up to
+date from then on)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,10 @@ from typing import Any
 import click
 from flask import Flask
 from flask.cli import AppGroup
-from pymongo import UpdateOne
 
 from ..core.clock import as_utc
 from .documents import Conversation, Message
 from .indexes import CHUNK, ContactConversations, RecentChunk, TimelineChunk, snapshot
-
-BATCH = 1000
 
 
 def rebuild() -> tuple[int, int]:
@@ -38,16 +36,21 @@ def rebuild() -> tuple[int, int]:
             seqs[message_id] = seq
             if seq % CHUNK == 0 and seq > 1:  # the first of a chunk: the latest before it is the one before
                 below[TimelineChunk.chunk_id(conversation_id, seq)] = list(entries[seq - 2][:2])
-    pending: list[dict[str, Any]] = []
+    # Read everything first: FerretDB does not take writes to a database while a cursor on it is open.
+    chunks: dict[str, dict[str, Any]] = defaultdict(dict)
     for doc in messages.find({"type": {"$ne": "reaction"}}):
         doc["seq"] = seqs[doc["_id"]]
-        pending.append(doc)
-        if len(pending) >= BATCH:
-            _flush(pending, below)
-            pending = []
-    _flush(pending, below)
+        chunks[TimelineChunk.chunk_id(doc["conversation_id"], doc["seq"])][f"m.{doc['seq']}"] = snapshot(doc)
+    # One update each: FerretDB 1.24 evaluates each statement of a bulk write over the whole collection.
+    for message_id, seq in seqs.items():
+        messages.update_one({"_id": message_id}, {"$set": {"seq": seq}})
+    for chunk_id, entries in chunks.items():
+        update: dict[str, Any] = {"$max": entries}
+        if chunk_id in below:
+            update["$set"] = {"below": below[chunk_id]}
+        TimelineChunk._get_collection().update_one({"_id": chunk_id}, update, upsert=True)
     count = 0
-    for doc in conversations.find({"last_message_at": {"$ne": None}}).sort("last_message_at", 1):
+    for doc in list(conversations.find({"last_message_at": {"$ne": None}}).sort("last_message_at", 1)):
         after = conversations.find_one_and_update(
             {"_id": doc["_id"]}, {"$set": {"seq": len(keys.get(doc["_id"], [])), "row_chunk": None}})
         if after is None:
@@ -58,23 +61,6 @@ def rebuild() -> tuple[int, int]:
         conversations.update_one({"_id": after["_id"]}, {"$set": {"row_chunk": chunk}})
         count += 1
     return count, len(seqs)
-
-
-def _flush(docs: list[dict[str, Any]], below: dict[str, list[datetime]]) -> None:
-    if not docs:
-        return
-    Message._get_collection().bulk_write([UpdateOne({"_id": d["_id"]}, {"$set": {"seq": d["seq"]}}) for d in docs],
-                                         ordered=False)
-    chunks: dict[str, dict[str, Any]] = defaultdict(dict)
-    for doc in docs:
-        chunks[TimelineChunk.chunk_id(doc["conversation_id"], doc["seq"])][f"m.{doc['seq']}"] = snapshot(doc)
-    updates = []
-    for chunk_id, entries in chunks.items():
-        update: dict[str, Any] = {"$max": entries}
-        if chunk_id in below:
-            update["$set"] = {"below": below[chunk_id]}
-        updates.append(UpdateOne({"_id": chunk_id}, update, upsert=True))
-    TimelineChunk._get_collection().bulk_write(updates, ordered=False)
 
 
 def register(app: Flask) -> None:
