@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 VENDORED := static/vendor/htmx.min.js static/vendor/socket.io.min.js static/vendor/swagger-ui/swagger-ui-bundle.js \
 	static/vendor/chart.umd.min.js tests/helpers/vendor/axe.min.js
 
-.PHONY: run test lint system-deps bench clean vendor simulate
+.PHONY: run test lint system-deps bench bench-connections clean vendor simulate faults
 
 # The local database (unless MONGODB_URI), Redis (unless REDIS_URL; Debian's redis-server, installed
 # when missing as root), one job worker and the app; Ctrl+C stops them all.
@@ -66,5 +66,15 @@ SIZE ?= 100000
 bench: $(VENV)/.installed instance/bin/devdb
 	SIZE=$(SIZE) $(BIN)/python -m tests.bench
 
+# Idle Socket.IO clients on one web process (memory per client) and a webhook's fan-out to every one.
+bench-connections: $(VENV)/.installed instance/bin/devdb
+	$(BIN)/python -m tests.bench_connections
+
 clean:
 	rm -rf $(VENV) instance/bin test-artifacts
+
+# The fault suite (tests/faults/): the database killed during a signed load, the app killed with kill -9,
+# a poisoned event in a batch, two processes racing, 1,000 idle connections. Loopback only, bounded; prints
+# acknowledged-but-lost and wrong counters (both must be 0) and the recovery time of each scenario.
+faults: $(VENV)/.installed instance/bin/devdb
+	$(BIN)/python -m tests.faults $(ARGS)

@@ -33,4 +33,9 @@ if __name__ == "__main__":
             if app.config["WHATSAPP_ACCESS_TOKEN"] else "demo mode: replies are not sent to WhatsApp")
     address = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
     print(f"Serving the inbox on {address} ({mode})", flush=True)
-    socketio.run(app, host=host, port=port, use_reloader=False, log_output=False, allow_unsafe_werkzeug=True)
+    if app.config["SOCKETIO_ASYNC_MODE"] == "eventlet":
+        from webapp.core import serving  # eventlet's server, with its limits (needs the patching above)
+
+        serving.serve(app, host, port, app.config)
+    else:
+        socketio.run(app, host=host, port=port, use_reloader=False, log_output=False, allow_unsafe_werkzeug=True)

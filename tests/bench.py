@@ -139,8 +139,8 @@ def webhook_rates(app: Any) -> tuple[float, float]:
     def post(t: int) -> None:
         own = app.test_client()
         for i in range(per_thread):
-            assert own.post("/webhook", data=webhook([text(wa_id(900000 + t), f"wamid.HOOK.{t}.{i}",
-                                                           base + i)])).status_code == 200
+            assert own.post("/webhook", data=webhook([text(wa_id(900000 + t), f"wamid.HOOK.{t}.{i}", base + i)]),
+                            content_type="application/json").status_code == 200
 
     start = time.perf_counter()
     workers = [threading.Thread(target=post, args=(t,)) for t in range(threads)]
@@ -153,7 +153,7 @@ def webhook_rates(app: Any) -> tuple[float, float]:
     start = time.perf_counter()
     for b in range(bodies):
         batch = [text(wa_id(910000 + i), f"wamid.HOOK25.{b}.{i}", base + b) for i in range(25)]
-        assert client.post("/webhook", data=webhook(batch)).status_code == 200
+        assert client.post("/webhook", data=webhook(batch), content_type="application/json").status_code == 200
     batched = bodies * 25 / (time.perf_counter() - start)
     return single, batched
 

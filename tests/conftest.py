@@ -97,4 +97,4 @@ def live_server(start_server: Callable[..., LiveServer]) -> LiveServer:
 
 # Browser (Playwright) and Socket.IO client fixtures for the UI tests.
 # Fixtures shared from tests/helpers: the browser and Socket.IO clients, redis-server, the local Graph API.
-pytest_plugins = ["tests.helpers.browser", "tests.helpers.services", "tests.helpers.graph_api"]
+pytest_plugins = ["tests.helpers.browser", "tests.helpers.services", "tests.helpers.graph_api", "tests.helpers.llm_api"]

@@ -25,7 +25,7 @@
 
   // --- times: the viewer's own clock decides "today", "Yesterday" and the weekday -------------
 
-  const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+  const clock = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" }); // 9:05 AM, 09:05
   const weekday = new Intl.DateTimeFormat(undefined, { weekday: "long" });
   const shortDate = new Intl.DateTimeFormat(undefined, { day: "2-digit", month: "2-digit", year: "numeric" });
   const longDate = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "long", year: "numeric" });
@@ -103,6 +103,7 @@
     const old = $(`[data-wa-id="${CSS.escape(waId)}"]`, list);
     if (old && timeOf(old) > timeOf(row)) return; // an older state, overtaken
     if (!old && $("#search")?.value.trim()) return; // not among the search results shown
+    const hadFocus = Boolean(old && old.contains(document.activeElement));
     old?.remove();
     $(".list-empty", list)?.remove();
     const next = $$("[data-wa-id]", list).find((other) => timeOf(other) <= timeOf(row));
@@ -112,6 +113,7 @@
     htmx.process(row);
     localizeTimes(row);
     markActiveRow();
+    if (hadFocus) $(".row-link", row)?.focus(); // a row updated under the keyboard keeps the focus
   }
 
   // --- the open chat ------------------------------------------------------------------------------
@@ -124,11 +126,17 @@
     const later = $$(".msg[data-message-id]", list).filter((other) => timeOf(other) > at);
     if (later.length && later[0] === $(".msg[data-message-id]", list) && $(".older", list)) return; // in history not loaded yet
     const pending = $(".msg[data-pending]", list);
+    const keep = scrolledUp() ? visibleAnchor() : null; // the agent reads history: the view must not move
+    const anchorTop = keep?.getBoundingClientRect().top;
     if (later.length) later[0].before(bubble);
     else if (pending) pending.before(bubble);
     else list.append(bubble);
     htmx.process(bubble);
     refresh();
+    if (keep) {
+      $(".messages").scrollTop += keep.getBoundingClientRect().top - anchorTop;
+      showNewPill();
+    }
   }
 
   let readTimer = null;
@@ -143,10 +151,18 @@
   }
 
   function catchUp() {
+    const unreadUrl = $("#app")?.dataset.unreadUrl;
+    if (unreadUrl) {
+      fetch(unreadUrl, { headers: { Accept: "application/json" } })
+        .then((response) => (response.ok ? response.json() : null))
+        .then((body) => { if (body) { unread = body.unread; showUnread(); } })
+        .catch(() => {});
+    }
     const list = $("#conversation-list");
     if (list) {
       const query = $("#search")?.value.trim() || "";
-      htmx.ajax("GET", `${list.dataset.listUrl}?q=${encodeURIComponent(query)}`, { target: list, swap: "innerHTML" });
+      const filter = encodeURIComponent(list.dataset.filter || "all");
+      htmx.ajax("GET", `${list.dataset.listUrl}?q=${encodeURIComponent(query)}&filter=${filter}`, { target: list, swap: "innerHTML" });
     }
     const chat = openChat();
     if (chat) {
@@ -160,6 +176,7 @@
   document.addEventListener("keydown", (event) => {
     const box = event.target;
     if (box.id !== "composer-text" || event.key !== "Enter" || event.shiftKey || event.isComposing) return;
+    if (touchFirst()) return; // a phone's Enter is a new line; its send button sends
     event.preventDefault();
     if (box.value.trim()) box.form.requestSubmit();
   });
@@ -198,10 +215,11 @@
     const status = event.detail.xhr?.status || 0;
     if (status >= 300 || !status) {
       if (pending && !box.value) box.value = pending.dataset.sending; // to fix, or to send again
-      if (!status) $("#composer-error").textContent = "Not sent: the server cannot be reached.";
+      if (status !== 422) showSendError(event.detail.xhr); // a 422 names the problem itself
     }
     pending?.remove();
     box.focus();
+    countCharacters();
     refresh();
   });
 
@@ -227,6 +245,7 @@
 
   document.addEventListener("htmx:afterSettle", (event) => {
     refresh();
+    showUnread(); // a swapped chat brings its own <title>
     if (event.detail.target?.id === "chat") {
       focusComposer();
       markReadSoon(); // opening a chat reads it (a POST: the GET that showed it changed nothing)
@@ -300,7 +319,8 @@
   // --- live updates -------------------------------------------------------------------------------
 
   const offline = $("#offline");
-  const socket = io({ reconnectionDelay: 500, reconnectionDelayMax: 2000 });
+  // WebSocket only: one connection to one web process (no long-polling, so no sticky sessions).
+  const socket = io({ transports: ["websocket"], reconnectionDelay: 500, reconnectionDelayMax: 2000 });
   let connectedBefore = false;
 
   const online = (connected) => {
@@ -323,7 +343,7 @@
   };
   let leaving = false; // this page is signing out: its socket closes with it, quietly
   document.addEventListener("submit", (event) => {
-    if (!event.target.closest(".sign-out")) return;
+    if (!event.target.closest(".sign-out") || event.defaultPrevented) return;
     leaving = true;
     socket.disconnect();
   });
@@ -338,9 +358,13 @@
   });
 
   socket.on("message:new", (message) => {
+    if (message.direction === "inbound") noticeInbound(message);
     if (openChat()?.dataset.chatWaId !== message.wa_id) return;
     insertMessage(message.html);
-    if (message.direction === "inbound") markReadSoon();
+    if (message.direction === "inbound") {
+      announce(`New message from ${message.contactName || `+${message.wa_id}`}: ${message.preview || message.type}`);
+      markReadSoon();
+    }
   });
 
   socket.on("message:status", (update) => {
@@ -371,14 +395,316 @@
     refresh();
   });
 
-  socket.on("conversation:update", (conversation) => placeRow(conversation.html, conversation.wa_id));
+  // The text of a received image or PDF was read (webapp/ocr): the bubble again, showing it.
+  socket.on("message:text", (update) => {
+    const old = findMessage(update.id);
+    if (!old || !update.html) return;
+    const next = fromHTML(update.html);
+    old.replaceWith(next);
+    htmx.process(next);
+    refresh();
+  });
+
+  socket.on("conversation:update", (conversation) => {
+    placeRow(conversation.html, conversation.wa_id);
+    if (typeof conversation.unreadCount === "number") countUnread(conversation.wa_id, conversation.unreadCount);
+  });
+
+  // The server could not push something (its database blipped): fetch the list and open chat again.
+  socket.on("inbox:resync", () => catchUp());
 
   socket.on("whatsapp:status", (update) => {
     const banner = document.getElementById("whatsapp-banner");
     if (banner && update.html) banner.replaceWith(fromHTML(update.html));
   });
 
+  // --- noticing new messages: the tab's title and icon, a sound, browser notifications ----------
+
+  const app = $("#app");
+  const icon = $('link[rel="icon"]');
+  const plainIcon = icon?.getAttribute("href");
+  // Unread messages per contact: from the page, then from every pushed row (and again after a reconnect).
+  let unread = {};
+  try {
+    unread = JSON.parse(app?.dataset.unread || "{}");
+  } catch { /* shown without a count */ }
+  function countUnread(waId, count) {
+    if (count > 0) unread[waId] = count;
+    else delete unread[waId];
+    showUnread();
+  }
+  function showUnread() {
+    const total = Object.values(unread).reduce((sum, n) => sum + n, 0);
+    const title = document.title.replace(/^\(\d+\) /, "");
+    document.title = total > 0 ? `(${total}) ${title}` : title;
+    if (icon && app?.dataset.faviconUnread) icon.setAttribute("href", total > 0 ? app.dataset.faviconUnread : plainIcon);
+  }
+
+  const soundButton = $("#sound-button");
+  let soundOn = localStorage.getItem("inbox:sound") === "on";
+  let audio = null;
+  const showSound = () => {
+    soundButton?.setAttribute("aria-pressed", String(soundOn));
+    soundButton?.setAttribute("title", soundOn ? "Sound on for new messages" : "Sound off for new messages");
+  };
+  soundButton?.addEventListener("click", () => {
+    soundOn = !soundOn;
+    localStorage.setItem("inbox:sound", soundOn ? "on" : "off");
+    audio ||= window.AudioContext ? new AudioContext() : null; // made on a click, so it may play
+    showSound();
+  });
+  function chime() {
+    if (!soundOn) return;
+    audio ||= window.AudioContext ? new AudioContext() : null;
+    document.dispatchEvent(new CustomEvent("inbox:chime"));
+    if (!audio || audio.state === "suspended") return;
+    const tone = audio.createOscillator();
+    const gain = audio.createGain();
+    tone.frequency.value = 880;
+    gain.gain.setValueAtTime(0.15, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.25);
+    tone.connect(gain).connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.25);
+  }
+
+  // Notifications are asked for with the bell button, never on load.
+  const notifyButton = $("#notify-button");
+  const canNotify = () => "Notification" in window;
+  const showNotify = () => {
+    if (notifyButton) notifyButton.hidden = !canNotify() || Notification.permission !== "default";
+  };
+  notifyButton?.addEventListener("click", async () => {
+    if (!canNotify()) return;
+    try {
+      await Notification.requestPermission();
+    } finally {
+      showNotify();
+    }
+  });
+  function notify(message) {
+    const watching = document.visibilityState === "visible" && openChat()?.dataset.chatWaId === message.wa_id;
+    if (watching || !canNotify() || Notification.permission !== "granted") return;
+    const note = new Notification(message.contactName || `+${message.wa_id}`,
+      { body: message.preview || "New message", tag: `chat-${message.wa_id}` });
+    note.onclick = () => {
+      window.focus();
+      const link = $(`#conversation-list [data-wa-id="${CSS.escape(message.wa_id)}"] a`);
+      if (link) link.click();
+      else window.location.assign(`/c/${encodeURIComponent(message.wa_id)}`);
+    };
+  }
+  function noticeInbound(message) {
+    chime();
+    notify(message);
+  }
+
+  // Screen readers hear each new message once, and never a page of history loaded by scrolling.
+  function announce(text) {
+    const region = $("#announcer");
+    if (!region) return;
+    region.textContent = "";
+    setTimeout(() => { region.textContent = text; }, 50);
+  }
+
+  // --- the "new messages" pill: a message arrived while the agent reads further up -------------
+
+  const scroller = () => $(".messages");
+  const scrolledUp = () => (scroller()?.scrollTop || 0) < -80; // the scroller is reversed: 0 is the bottom
+  function visibleAnchor() {
+    const box = scroller()?.getBoundingClientRect();
+    return box && $$("#message-list .msg").find((m) => m.getBoundingClientRect().bottom > box.top);
+  }
+  let unseen = 0;
+  function showNewPill() {
+    const pill = $("#new-messages");
+    if (!pill) return;
+    unseen += 1;
+    pill.textContent = unseen === 1 ? "1 new message ↓" : `${unseen} new messages ↓`;
+    pill.hidden = false;
+  }
+  function hidePill() {
+    unseen = 0;
+    const pill = $("#new-messages");
+    if (pill) pill.hidden = true;
+  }
+  document.addEventListener("click", (event) => {
+    if (!event.target.closest?.("#new-messages")) return;
+    scroller()?.scrollTo({ top: 0 });
+    hidePill();
+  });
+  document.addEventListener("scroll", (event) => {
+    if (event.target?.classList?.contains("messages") && !scrolledUp()) hidePill();
+  }, true);
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    if (event.detail.target?.id === "chat") hidePill();
+  });
+
+  // --- the composer: errors the agent can act on, a count near the limit ------------------------
+
+  function touchFirst() {
+    return window.matchMedia("(pointer: coarse)").matches; // a touch screen is the main pointer
+  }
+
+  function showSendError(xhr) {
+    const error = $("#composer-error");
+    if (!error) return;
+    const status = xhr?.status || 0;
+    let said = "";
+    try {
+      said = JSON.parse(xhr.responseText).message || "";
+    } catch { /* an HTML page or nothing */ }
+    const wait = xhr?.getResponseHeader?.("Retry-After");
+    let text = "Not sent: the server cannot be reached.";
+    if (status === 429) text = `Not sent: too many messages at once.${wait ? ` Try again in ${wait} s.` : ""}`;
+    else if (status === 503) text = `Not sent: the inbox is unavailable right now (503).${wait ? ` Try again in ${wait} s.` : ""}`;
+    else if (status >= 500) text = `Not sent: the server had a problem (${status}).`;
+    else if (status) text = `Not sent: ${said || `the server refused it (${status})`}`;
+    const retry = document.createElement("button");
+    retry.type = "button";
+    retry.className = "composer-retry";
+    retry.textContent = "Retry";
+    error.replaceChildren(`${text} `, retry);
+  }
+
+  document.addEventListener("click", (event) => {
+    if (!event.target.closest?.(".composer-retry")) return;
+    $("#composer-error").textContent = "";
+    $("#composer")?.requestSubmit();
+  });
+
+  function countCharacters() {
+    const box = $("#composer-text");
+    const counter = $("#char-count");
+    if (!box || !counter) return;
+    const max = Number(box.dataset.maxLength || 0);
+    const length = [...box.value].length; // characters, as the server counts them
+    const near = max > 0 && length >= Math.floor(max * 0.9);
+    counter.hidden = !near;
+    counter.textContent = near ? `${length} / ${max}` : "";
+    counter.classList.toggle("char-count--over", length > max);
+  }
+
+  document.addEventListener("input", (event) => {
+    if (event.target?.id !== "composer-text") return;
+    const error = $("#composer-error");
+    if (error) error.textContent = ""; // the agent is fixing it
+    countCharacters();
+  });
+
+  // --- long messages fold; "Read more" unfolds ------------------------------------------------------
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest?.("[data-read-more]");
+    if (!button) return;
+    const text = button.previousElementSibling;
+    text?.removeAttribute("data-folded");
+    button.remove();
+    text?.setAttribute("tabindex", "-1");
+    text?.focus({ preventScroll: true });
+  });
+
+  // --- keyboard: arrows move in the chat list, Escape closes the chat -------------------------------
+
+  document.addEventListener("keydown", (event) => {
+    const link = event.target.closest?.("#conversation-list .row-link");
+    if (!link || !["ArrowDown", "ArrowUp", "Home", "End"].includes(event.key)) return;
+    const links = $$("#conversation-list .row-link");
+    const at = links.indexOf(link);
+    const to = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: links.length - 1 }[event.key];
+    if (to < 0 || to >= links.length) return;
+    event.preventDefault();
+    links[to].focus();
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || event.defaultPrevented || event.isComposing) return;
+    if (event.target.closest?.("dialog") || (event.target.type === "search" && event.target.value)) return;
+    if ($(".tick--failed:focus-within")) return; // Escape first closes an error's tooltip
+    const chat = openChat();
+    const back = chat && $(".back", chat);
+    if (!back) return;
+    event.preventDefault();
+    refocusRow = chat.dataset.chatWaId;
+    back.click();
+  });
+
+  // After Escape, the agent is back on the chat's row in the list (a swap, or a history restore).
+  let refocusRow = null;
+  const focusRowAgain = () => {
+    if (!refocusRow || openChat()) return;
+    const waId = refocusRow;
+    refocusRow = null;
+    setTimeout(() => $(`#conversation-list [data-wa-id="${CSS.escape(waId)}"] .row-link`)?.focus(), 0);
+  };
+  document.addEventListener("htmx:afterSettle", focusRowAgain);
+  document.addEventListener("htmx:historyRestore", focusRowAgain);
+
+  // --- phone width: the in-app back button goes back, adding no history entry --------------------
+
+  let chatPushed = false; // this page opened the chat on screen, and put it in the history itself
+  document.addEventListener("htmx:pushedIntoHistory", (event) => {
+    chatPushed = /^\/c\//.test(event.detail.path || "");
+  });
+  document.addEventListener("htmx:historyRestore", () => { chatPushed = false; });
+  document.addEventListener("htmx:replacedInHistory", () => { chatPushed = false; });
+  document.addEventListener("click", (event) => {
+    if (!event.target.closest?.(".chat .back") || !chatPushed) return;
+    event.preventDefault();
+    event.stopPropagation(); // not htmx's request: the browser's own back
+    chatPushed = false;
+    history.back();
+  }, true);
+
+  // --- signing out asks first -----------------------------------------------------------------------
+
+  let signOutConfirmed = false;
+  const signOutDialog = $("#sign-out-dialog");
+  document.addEventListener("submit", (event) => {
+    const form = event.target.closest?.(".sign-out");
+    if (!form || signOutConfirmed || !signOutDialog?.showModal) return;
+    event.preventDefault();
+    signOutDialog.returnValue = "";
+    signOutDialog.showModal();
+  }, true);
+  signOutDialog?.addEventListener("close", () => {
+    if (signOutDialog.returnValue !== "sign-out") return;
+    signOutConfirmed = true;
+    $(".sign-out")?.requestSubmit();
+  });
+
+  // The AI: the open chat's handler bar (AI or people) redraws on `ai:state`; a handoff (`ai:handoff`)
+  // shows a notification on every open page.
+  const refreshHandler = (waId) => {
+    const bar = document.getElementById("ai-handler");
+    if (bar && bar.dataset.waId === waId) htmx.trigger(bar, "ai-state");
+  };
+  socket.on("ai:state", (update) => refreshHandler(update.wa_id));
+  socket.on("ai:handoff", (update) => {
+    refreshHandler(update.wa_id);
+    let box = document.getElementById("ai-notices");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "ai-notices";
+      box.className = "ai-notices";
+      box.setAttribute("role", "status");
+      document.body.appendChild(box);
+    }
+    const note = document.createElement("p");
+    note.className = "ai-notice";
+    note.dataset.waId = update.wa_id;
+    note.textContent = update.text;
+    box.appendChild(note);
+    setTimeout(() => note.remove(), 15000);
+  });
+
   refresh();
   focusComposer();
   markReadSoon(); // a chat opened by loading its address
+  showUnread();
+  showSound();
+  showNotify();
+
+  // For the page's other scripts (static/js/team.js): the live connection and the helpers they share.
+  window.inbox = { socket, insertMessage, refresh, openChat, csrfToken, fromHTML };
 })();

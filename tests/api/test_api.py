@@ -66,7 +66,7 @@ def test_conversations_are_most_recent_first_with_the_seed_fields(client):
         "id": "wamid.R2", "wa_id": RAVI, "contactName": "Ravi Kumar", "from": BUSINESS_NUMBER, "to": RAVI,
         "type": "text", "text": {"body": "On its way"}, "preview": "On its way", "timestamp": "2025-08-05T13:21:00Z",
         "status": "sent", "direction": "outbound", "unreadCount": 1, "lastMessageAt": "2025-08-05T13:21:00Z",
-        "phoneNumberId": PHONE_NUMBER_ID,
+        "phoneNumberId": PHONE_NUMBER_ID, "conversationStatus": "open", "assignee": None,
     }
     assert neha["id"] == "wamid.N1" and neha["from"] == NEHA and neha["to"] == BUSINESS_NUMBER
     assert neha["direction"] == "inbound" and neha["status"] is None and neha["text"] == {"body": "Namaste"}

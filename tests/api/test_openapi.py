@@ -119,8 +119,25 @@ EXPECTED_STATUSES = {
     ("post", "/api/conversations/{wa_id}/read"): {"200", "400", "401", "403", "404", "429", "503"},
     ("get", "/api/templates"): {"200", "400", "401", "429", "503"},
     ("post", "/api/messages/template"): {"201", "400", "401", "403", "404", "413", "415", "429", "503"},
+    ("patch", "/api/conversations/{wa_id}"): {"200", "400", "401", "403", "404", "415", "429", "503"},
+    ("get", "/api/conversations/counts"): {"200", "400", "401", "429", "503"},
+    ("get", "/api/canned-replies"): {"200", "400", "401", "429", "503"},
+    ("post", "/api/canned-replies"): {"201", "400", "401", "403", "409", "413", "415", "429", "503"},
+    ("delete", "/api/canned-replies/{shortcut}"): {"200", "400", "401", "403", "404", "429", "503"},
+    ("get", "/api/leads"): {"200", "400", "401", "429", "503"},
+    ("post", "/api/leads"): {"201", "400", "401", "403", "404", "415", "429", "503"},
+    ("get", "/api/leads/export"): {"200", "400", "401", "429", "503"},
+    ("get", "/api/leads/{lead_id}"): {"200", "400", "401", "404", "429", "503"},
+    ("patch", "/api/leads/{lead_id}"): {"200", "400", "401", "403", "404", "415", "429", "503"},
+    ("post", "/api/leads/{lead_id}/notes"): {"201", "400", "401", "403", "404", "415", "429", "503"},
+    ("post", "/api/leads/{lead_id}/proposals/{proposal_id}"): {"200", "400", "401", "403", "404", "415", "429",
+                                                              "503"},
+    ("get", "/api/documents"): {"200", "400", "401", "429", "503"},
+    ("get", "/api/analytics"): {"200", "400", "401", "403", "429", "503"},
+    ("post", "/api/conversations/{wa_id}/takeover"): {"200", "400", "401", "403", "404", "429", "503"},
+    ("post", "/api/conversations/{wa_id}/handback"): {"200", "400", "401", "403", "404", "409", "429", "503"},
     ("get", "/webhook"): {"200", "400", "403", "429"},
-    ("post", "/webhook"): {"200", "400", "401", "413", "429", "503"},
+    ("post", "/webhook"): {"200", "400", "401", "413", "415", "429", "503"},
 }
 
 
@@ -156,10 +173,12 @@ def test_the_api_needs_a_token_or_a_session_and_the_webhook_is_public(app: Flask
 
 def test_parameters_and_bodies_are_generated_from_the_declared_models(app: Flask, spec):
     listing = {p["name"]: p for p in spec["paths"]["/api/conversations"]["get"]["parameters"]}
-    assert set(listing) == set(ConversationsQuery.model_json_schema()["properties"]) == {"limit", "q", "before"}
+    assert set(listing) == set(ConversationsQuery.model_json_schema()["properties"]) == {"limit", "q", "before",
+                                                                                         "filter"}
     assert listing["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 50,
                                           "description": "How many conversations, most recent first."}
     assert listing["q"]["schema"]["maxLength"] == 100 and listing["q"]["required"] is False
+    assert listing["filter"]["schema"]["enum"] == ["mine", "unassigned", "all", "unread", "resolved"]
     messages = {p["name"]: p for p in spec["paths"]["/api/messages/{wa_id}"]["get"]["parameters"]}
     assert messages["wa_id"]["in"] == "path" and messages["wa_id"]["required"] is True
     assert messages["wa_id"]["schema"]["pattern"] == r"^(?:\+?[0-9]{5,20})$"

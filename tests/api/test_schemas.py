@@ -439,25 +439,27 @@ def test_a_failure_with_odd_error_fields_is_shown_typed(client):
 
 
 def test_a_delivery_the_database_refuses_is_stored_as_failed_not_a_server_error(client, monkeypatch):
-    """Data the database will not take (FerretDB refuses nested arrays) is a failed delivery, kept for
-    replay, not a 500 that WhatsApp would send again for ever."""
+    """An event the database will not take (whatever the reason) is a failed event of a stored delivery,
+    kept for replay, not a 500 that WhatsApp would send again for ever."""
     from pymongo.errors import WriteError
 
-    import webapp.webhooks.receive
+    import webapp.inbox.writes
 
-    def refuse(events: Any) -> None:
+    def refuse(event: Any, report: Any) -> None:
         raise WriteError("invalid value (nested arrays are not supported)", 2)
 
-    monkeypatch.setattr(webapp.webhooks.receive, "apply_events", refuse)
+    monkeypatch.setattr(webapp.inbox.writes, "_apply", refuse)
     response = post_webhook(client, inbound(text("hi", timestamp=T0)))
     assert response.status_code == 200, response.get_json()
-    assert response.get_json()["data"]["outcome"] == "failed"
+    data = response.get_json()["data"]
+    assert data["outcome"] == "failed" and "nested arrays" in data["failures"][0]["error"]
     assert WebhookEvent.objects.get().outcome == "failed"
 
 
-def test_nested_arrays_in_content_end_in_a_stored_delivery_whatever_the_database(client):
+def test_nested_arrays_in_content_are_refused_up_front(client):
+    """FerretDB refuses an array directly inside an array: refused before anything is stored, never after."""
     body = inbound(message("order", {"product_items": [[1, 2], [3]]}, timestamp=T0))
-    response = post_webhook(client, body)
-    assert response.status_code == 200, response.get_json()
-    assert response.get_json()["data"]["outcome"] in {"processed", "failed"}
-    assert WebhookEvent.objects.count() == 1
+    error = assert_error(post_webhook(client, body), 400)
+    where = "entry[0].changes[0].value.messages[0].order.product_items[0]"
+    assert "array directly inside an array" in error["errors"][where]
+    assert WebhookEvent.objects.count() == 0

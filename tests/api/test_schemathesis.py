@@ -41,7 +41,7 @@ CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conform
           "max_response_time"]
 PHASES = ["examples", "coverage", "fuzzing"]
 MAX_EXAMPLES = 25
-MAX_SECONDS = 85  # the whole run is stopped there (and fails)
+MAX_SECONDS = 300  # the whole run is stopped there (and fails); about 8 s per operation
 DEADLINE = 5.0  # seconds, for any one response
 SEED = 20250805
 T0 = 1754400000
@@ -142,6 +142,14 @@ def test_the_app_keeps_its_own_description(app: Flask) -> None:
         "POST /api/messages/{message_id}/reaction", "POST /api/messages/{message_id}/retry",
         "POST /api/messages/media",
         "GET /api/templates", "POST /api/messages/template",
+        "PATCH /api/conversations/{wa_id}", "GET /api/conversations/counts", "GET /api/canned-replies",
+        "POST /api/canned-replies", "DELETE /api/canned-replies/{shortcut}",
+        "GET /api/leads", "POST /api/leads", "GET /api/leads/export", "GET /api/leads/{lead_id}",
+        "PATCH /api/leads/{lead_id}", "POST /api/leads/{lead_id}/notes",
+        "POST /api/leads/{lead_id}/proposals/{proposal_id}",
+        "GET /api/documents",
+        "GET /api/analytics",
+        "POST /api/conversations/{wa_id}/takeover", "POST /api/conversations/{wa_id}/handback",
     }
     assert all(count >= MAX_EXAMPLES for count in result.cases.values()), result.cases
     print(f"schemathesis: {sum(result.cases.values())} requests in {elapsed:.1f}s: {dict(result.cases)}")

@@ -27,9 +27,10 @@ from webapp.webhooks.documents import WebhookEvent
 
 # The public endpoints, written out: adding one to the allowlist must show up here too.
 PUBLIC = {"auth.login", "webhook.verify_subscription", "webhook.receive", "health.healthz", "health.readyz",
-          "static"}
+          "static", "admin.set_password"}
 # URL variables, by name: something each route would accept if it let us in.
-PLAUSIBLE = {"wa_id": RAVI, "filename": "css/inbox.css", "path": "index.html"}
+PLAUSIBLE = {"wa_id": RAVI, "filename": "css/inbox.css", "path": "index.html", "agent_id": "0" * 24,
+             "action": "deactivate", "secret": "x" * 43}
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -228,6 +229,11 @@ def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(app: Flask, m
 
 def test_an_inactive_agent_cannot_sign_in_and_is_signed_out(app: Flask, client: AgentClient) -> None:
     assert client.get("/").status_code == 200
+    only_admin = app.test_cli_runner().invoke(args=["agents", "deactivate", AGENT_EMAIL])
+    assert only_admin.exit_code == 1 and "the only admin" in only_admin.output
+    assert client.get("/").status_code == 200
+    with app.app_context():
+        make_agent("boss@example.test", "Boss", role="admin")
     result = app.test_cli_runner().invoke(args=["agents", "deactivate", AGENT_EMAIL])
     assert result.exit_code == 0, result.output
     assert client.get("/").status_code == 302  # the open session is over
@@ -291,7 +297,7 @@ def test_create_agent_command(app: Flask) -> None:
     run = app.test_cli_runner().invoke
     result = run(args=["create-agent", "Maria.Lopez@Example.com", "--password", "s3cret-enough"])
     assert result.exit_code == 0, result.output
-    assert "Created agent Maria Lopez <maria.lopez@example.com>" in result.output
+    assert "Created admin Maria Lopez <maria.lopez@example.com>" in result.output  # the first one
     agent = Agent.by_email("maria.lopez@example.com")
     assert agent.active and agent.password_hash.startswith("scrypt:")
     assert "s3cret-enough" not in agent.password_hash
@@ -306,6 +312,8 @@ def test_create_agent_command(app: Flask) -> None:
                    input="pass phrase\npass phrase\n")
     assert prompted.exit_code == 0, prompted.output
     assert Agent.by_email("sam@example.com").name == "Sam O'Brien"
+    assert "Created agent Sam O'Brien" in prompted.output  # later ones are agents
+    assert not Agent.by_email("sam@example.com").is_admin
 
     listing = run(args=["agents", "list"])
     assert "maria.lopez@example.com" in listing.output and "Sam O'Brien" in listing.output
@@ -315,13 +323,15 @@ def test_create_agent_command(app: Flask) -> None:
     assert "Sam O&#39;Brien" in client.get("/").text
 
 
-def test_an_agent_stored_with_a_role_still_signs_in(app: Flask) -> None:
-    """Agents made by earlier versions carry a `role` field (never enforced, since dropped)."""
+def test_an_agent_stored_without_a_role_signs_in_as_an_agent(app: Flask) -> None:
+    """Agents made by versions without roles have no `role` field: they are agents, not admins."""
     with app.app_context():
+        make_agent()  # the first agent: the admin
         Agent._get_collection().insert_one({"email": "old@example.test", "name": "Old Timer", "active": True,
-                                            "password_hash": make_agent().password_hash, "role": "admin"})
+                                            "password_hash": make_agent().password_hash})
+        assert not Agent.by_email("old@example.test").is_admin
     listing = app.test_cli_runner().invoke(args=["agents", "list"])
-    assert listing.exit_code == 0 and "old@example.test" in listing.output and "admin" not in listing.output
+    assert listing.exit_code == 0 and "old@example.test" in listing.output
     client = anonymous(app)
     assert sign_in(client, email="old@example.test").status_code == 303
     assert "Old Timer" in client.get("/").text
@@ -395,7 +405,7 @@ def connect(server: LiveServer, **kwargs: Any) -> socketio.Client:
     reasons: list[Any] = []
     client.on("connect_error", reasons.append)
     try:
-        client.connect(server.url, wait_timeout=10, **kwargs)
+        client.connect(server.url, wait_timeout=10, transports=["websocket"], **kwargs)
     except socketio.exceptions.ConnectionError as exc:
         raise Refused(str(reasons)) from exc
     return client

@@ -59,6 +59,7 @@ def test_sign_in_send_as_yourself_and_sign_out(start_server: StartServer, pages:
     wait_connected(other_tab)
 
     page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("dialog").get_by_role("button", name="Sign out").click()  # it asks first
     expect(page).to_have_url(f"{server.url}/login?signed_out=1")
     expect(page.get_by_role("status")).to_have_text("You signed out.")
     # the other tab's connection was closed with the session: it goes to the sign-in page by itself

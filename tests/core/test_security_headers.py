@@ -95,13 +95,16 @@ def test_no_https_redirect_or_hsts_outside_production(make_app: Callable[..., Fl
 
 
 def test_production_redirects_to_https_and_sends_hsts(make_app: Callable[..., Flask]) -> None:
-    app = make_app(APP_ENV="production", WHATSAPP_APP_SECRET="meta-app-secret")
+    app = make_app(APP_ENV="production", WHATSAPP_APP_SECRET="meta-app-secret", PUBLIC_URL="https://inbox.example.com")
     client = app.test_client()
 
     for path in ("/c/919937320320?x=1", "/api/conversations", "/webhook?hub.mode=subscribe"):
         redirected = client.get(path)
         assert redirected.status_code in (301, 302), path
-        assert redirected.headers["Location"] == f"https://localhost{path}"
+        assert redirected.headers["Location"] == f"https://inbox.example.com{path}"
+    # the Host header a client sends is not where anyone is sent
+    forged = client.get("/c/919937320320", headers={"Host": "evil.example"})
+    assert forged.headers["Location"] == "https://inbox.example.com/c/919937320320"
 
     over_https = client.get("/healthz", base_url="https://localhost")
     assert over_https.status_code == 200
@@ -113,6 +116,22 @@ def test_production_redirects_to_https_and_sends_hsts(make_app: Callable[..., Fl
     # a load balancer probes over plain HTTP inside the network: answered, not redirected
     assert client.get("/healthz").status_code == 200
     assert client.get("/readyz").status_code == 200
+
+
+def test_production_without_a_public_url_refuses_plain_http_instead_of_trusting_the_host(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(APP_ENV="production", WHATSAPP_APP_SECRET="meta-app-secret")
+    refused = app.test_client().get("/c/919937320320", headers={"Host": "evil.example"})
+    assert refused.status_code == 403 and "Location" not in refused.headers
+    assert refused.json["status"] == "error" and "HTTPS only" in refused.json["message"]
+    assert app.test_client().get("/healthz", base_url="https://inbox.example.com").status_code == 200
+
+
+def test_the_pages_websocket_source_is_the_public_url(make_app: Callable[..., Flask]) -> None:
+    app = make_app(PUBLIC_URL="https://inbox.example.com")
+    csp = app.test_client().get("/healthz", headers={"Host": "evil.example"}).headers["Content-Security-Policy"]
+    assert "wss://inbox.example.com" in csp and "evil.example" not in csp
 
 
 def test_production_will_not_start_without_the_webhook_app_secret(mongodb_uri: str) -> None:

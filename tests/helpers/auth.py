@@ -29,9 +29,11 @@ def password_hash() -> str:
     return hash_password(TEST_PASSWORD)
 
 
-def make_agent(email: str = AGENT_EMAIL, name: str = AGENT_NAME) -> Agent:
-    """The agent with this email (made, with TEST_PASSWORD, when missing). Needs an app context."""
-    return Agent.by_email(email) or accounts.create_agent(email, "", name=name, password_hash=password_hash())
+def make_agent(email: str = AGENT_EMAIL, name: str = AGENT_NAME, role: str | None = None) -> Agent:
+    """The agent with this email (made, with TEST_PASSWORD, when missing; the first one is an admin).
+    Needs an app context."""
+    return Agent.by_email(email) or accounts.create_agent(email, "", name=name, password_hash=password_hash(),
+                                                          role=role)
 
 
 def new_session(app: Flask, agent: Agent) -> tuple[dict[str, Any], str]:
@@ -92,10 +94,10 @@ class Credentials:
     name: str
 
 
-def credentials_for(app: Flask, token_name: str) -> Credentials:
-    """A signed-in session for the test agent and a new API token, in `app`'s database."""
+def credentials_for(app: Flask, token_name: str, email: str = AGENT_EMAIL, name: str = AGENT_NAME) -> Credentials:
+    """A signed-in session for an agent (the test agent unless told) and a new API token, in `app`'s database."""
     with app.app_context():
-        agent = make_agent()
+        agent = make_agent(email, name)
         _, token = tokens.issue(token_name)
     values, csrf_token = new_session(app, agent)
     cookie = app.session_interface.get_signing_serializer(app).dumps(values)  # type: ignore[attr-defined]
@@ -107,3 +109,13 @@ def token_headers(app: Flask, name: str = "schemathesis") -> dict[str, str]:
     with app.app_context():
         _, secret = tokens.issue(name)
     return {"Authorization": f"Bearer {secret}"}
+
+
+def agent_credentials(app: Flask, email: str, name: str, role: str | None = None) -> Credentials:
+    """A signed-in session for another agent (made when missing) in `app`'s database: for a second
+    browser page (`Pages.open(url, as_agent=...)`) on a live server sharing that database and secret key."""
+    with app.app_context():
+        agent = make_agent(email, name, role)
+    values, csrf_token = new_session(app, agent)
+    cookie = app.session_interface.get_signing_serializer(app).dumps(values)  # type: ignore[attr-defined]
+    return Credentials(app.config["SESSION_COOKIE_NAME"], cookie, csrf_token, "", agent.email, agent.name)

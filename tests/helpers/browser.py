@@ -17,6 +17,7 @@ import socketio
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, sync_playwright
 
 from tests.helpers.app import ARTIFACTS, ROOT, LiveServer
+from tests.helpers.auth import Credentials
 from tests.helpers.payloads import raw
 from tests.helpers.wait import eventually
 
@@ -26,6 +27,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
 EVENTS = ("message:new", "message:status", "message:reactions", "conversation:update")
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 
 
 # --- the browser -------------------------------------------------------------------------------
@@ -59,30 +61,37 @@ class Pages:
         self.websockets: list[str] = []
 
     def open(self, url: str, *, viewport: dict[str, int] = DESKTOP, timezone: str = "UTC",
-             signed_in: bool = True) -> Page:
+             signed_in: bool = True, live: bool | None = None, init_script: str | None = None,
+             touch: bool = False, as_agent: Credentials | None = None) -> Page:
         """A page at `url`, signed in as the server's test agent (its session cookie) unless
-        `signed_in=False`; a signed-in page is returned once its Socket.IO client is connected."""
-        context = self.browser.new_context(viewport=viewport, locale="en-US", timezone_id=timezone)
+        `signed_in=False`, or as another agent (`as_agent`: tests.helpers.auth.agent_credentials); a
+        signed-in inbox page is returned once its Socket.IO client is connected (`live=False`: a page
+        without one, such as /leads). `init_script` runs before the page's own scripts; `touch` makes a
+        touch-screen device."""
+        context = self.browser.new_context(viewport=viewport, locale="en-US", timezone_id=timezone,
+                                           has_touch=touch, is_mobile=touch)
         context.set_default_timeout(8000)
         self.contexts.append(context)
         if signed_in:
-            self.sign_in(context, url)
+            self.sign_in(context, url, as_agent)
         context.add_init_script("window.cspViolations = []; document.addEventListener('securitypolicyviolation', "
                                 "e => window.cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`))")
+        if init_script:
+            context.add_init_script(init_script)
         page = context.new_page()
         page.on("websocket", lambda ws: self.websockets.append(ws.url))
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
         page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message), dialog.dismiss()))
         page.on("console", lambda msg: self.console_errors.append(msg.text) if msg.type == "error" else None)
         page.goto(url)
-        if signed_in:
+        if signed_in and (live if live is not None else "/c/" in url or url.rstrip("/").count("/") == 2):
             wait_connected(page)
         return page
 
-    def sign_in(self, context: BrowserContext, url: str) -> None:
+    def sign_in(self, context: BrowserContext, url: str, as_agent: Credentials | None = None) -> None:
         server = next((s for s in self.servers if url.startswith(s.url) and s.credentials), None)
         assert server is not None and server.credentials is not None, f"no server started by start_server at {url}"
-        credentials = server.credentials
+        credentials = as_agent or server.credentials
         context.add_cookies([{"name": credentials.cookie_name, "value": credentials.session_cookie,
                               "url": server.url, "httpOnly": True, "sameSite": "Lax"}])
 
@@ -115,6 +124,26 @@ def screenshot(page: Page, name: str, *, docs: str | None = None) -> Path:
         (ROOT / "docs").mkdir(exist_ok=True)
         shutil.copyfile(path, ROOT / "docs" / docs)
     return path
+
+
+def assert_accessible(page: Page, *, include: str | None = None, impacts: tuple[str, ...] = ("serious", "critical"),
+                      ignore: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Run axe-core (tests/helpers/vendor/axe.min.js) on the page as it is now, against WCAG 2.0 to 2.2 A
+    and AA, and fail on every `serious` or `critical` violation, naming the rule and the elements.
+    The app's CSP allows no injected <script> from elsewhere, so the source is evaluated in the page
+    (a test's evaluate is not subject to the CSP). Returns the minor and moderate ones, for a look."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    options = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}}
+    violations: list[dict[str, Any]] = page.evaluate(
+        "async ([context, options]) => (await axe.run(context || document, options)).violations"
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.map(n => `${n.target.join(' ')}: ${n.failureSummary}`)}))",
+        [include, options])
+    bad = [v for v in violations if v["impact"] in impacts and v["id"] not in ignore]
+    assert not bad, "accessibility violations:\n" + "\n".join(
+        f"- {v['id']} ({v['impact']}): {v['help']}\n    " + "\n    ".join(v["nodes"][:5]) for v in bad)
+    return [v for v in violations if v not in bad]
 
 
 # --- finding things on the page ---
@@ -179,7 +208,8 @@ class Listener:
         return record
 
     def connect(self) -> Listener:
-        self.client.connect(self.url, auth=self.auth, headers=self.headers, wait_timeout=10)
+        self.client.connect(self.url, auth=self.auth, headers=self.headers, wait_timeout=10,
+                            transports=["websocket"])  # the server takes no long-polling
         return self
 
     def disconnect(self) -> None:

@@ -179,6 +179,14 @@ def test_the_pages_sync_button_and_send_form(live_app: Flask, make_app, graph_ap
     without_csrf = client.post(f"/c/{RAVI}/templates/sync", headers=HTMX, csrf=False)
     assert without_csrf.status_code == 422 and "CSRF token" in without_csrf.text
 
+    agent = live_app.test_client()  # not an admin: may send templates, not sync them
+    agent.sign_in("sam@example.test", "Sam Agent")
+    assert "Sync templates" not in agent.get(f"/c/{RAVI}/templates").text
+    syncs = len(graph_api.requests_to("templates"))
+    refused = agent.post(f"/c/{RAVI}/templates/sync", headers=HTMX)
+    assert refused.status_code == 403 and "Only admins" in refused.text
+    assert len(graph_api.requests_to("templates")) == syncs
+
 
 def test_a_template_message_from_meta_without_our_text_is_previewed_by_name():
     assert message_types.preview("template", {"name": "order_update", "language": {"code": "en_US"}}) == (

@@ -3,6 +3,7 @@ served by eventlet on a free port with the real database. Each test asserts what
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -36,7 +37,7 @@ from webapp.webhooks.receive import receive_webhook
 from webapp.whatsapp.signature import SignatureVerdict
 
 StartServer = Callable[..., LiveServer]
-READ_BLUE = "rgb(83, 189, 235)"
+READ_BLUE = "rgb(26, 139, 208)"  # darker than WhatsApp's #53bdeb: 3:1 on the bubble
 
 
 def test_pushed_message_appears_without_reload_and_opening_marks_read(start_server: StartServer,
@@ -78,10 +79,19 @@ def test_keyboard_send_then_ticks_go_sent_delivered_read(start_server: StartServ
     post(server, inbound(text("Can I book a visit?", timestamp=now())))
     page = pages.open(f"{server.url}/")
 
+    page.keyboard.press("Tab")  # the skip link
+    expect(page.get_by_role("link", name="Skip to the chat")).to_be_focused()
+    page.keyboard.press("Tab")  # the header's Documents link
+    expect(page.get_by_role("link", name="Documents")).to_be_focused()
+    page.keyboard.press("Tab")  # the header's bell: turn on notifications
+    page.keyboard.press("Tab")  # the header's sound switch
     page.keyboard.press("Tab")  # the header's sign-out button
     expect(page.get_by_role("button", name="Sign out")).to_be_focused()
     page.keyboard.press("Tab")  # the search box
     expect(page.get_by_role("searchbox", name="Search chats by name or number")).to_be_focused()
+    for name in ("Mine", "Unassigned", "All", "Unread", "Resolved"):  # the list's filters
+        page.keyboard.press("Tab")
+        expect(page.get_by_role("button", name=re.compile(f"^{name}"))).to_be_focused()
     page.keyboard.press("Tab")  # the first chat
     page.keyboard.press("Enter")
     expect(page).to_have_url(f"{server.url}/c/{RAVI}")
@@ -203,7 +213,7 @@ def test_hostile_text_shows_as_text_and_runs_nothing(start_server: StartServer, 
     expect(page.locator("#message-list .msg--outbound[data-message-id] .text")).to_have_text(body)
     assert page.evaluate("window.pwned") is None
     assert page.locator("#app img, #app svg[onload]").count() == 0
-    assert page.locator("script").count() == 3  # htmx, the Socket.IO client and ours; nothing injected
+    assert page.locator("script").count() == 5  # htmx, the Socket.IO client and ours (three); nothing injected
     assert pages.dialogs == []
 
 
@@ -241,7 +251,7 @@ def test_phone_width_shows_one_pane_with_a_back_button(start_server: StartServer
     expect(page).to_have_url(f"{server.url}/")
     expect(sidebar).to_be_visible()
     expect(chat).to_be_hidden()
-    page.go_back()  # the browser's back button returns to the chat
+    page.go_forward()  # the in-app back button went back: forward returns to the chat
     expect(page).to_have_url(f"{server.url}/c/{RAVI}")
     expect(page.locator(".chat-header h2")).to_have_text("Ravi Kumar")
     expect(sidebar).to_be_hidden()
@@ -368,7 +378,7 @@ def test_every_message_type_renders(start_server: StartServer, pages: Pages) -> 
     shows("list_reply", "Billing", "Invoices and refunds")
     shows("button", "Stop promotions")
     expect(bubble(page, ids["reply"]).locator("blockquote")).to_contain_text("Which colours do you have?")
-    shows("odd", "unsupported message")
+    shows("odd", "Unsupported message")
 
     failed = tick(bubble(page, ids["sent"]))
     expect(failed).to_have_attribute("aria-label", "Failed")
@@ -404,7 +414,7 @@ def test_times_are_smart_in_the_viewers_time_zone(start_server: StartServer, pag
     def expected(at: datetime) -> str:
         days = (local_now.date() - at.date()).days
         if days == 0:
-            return at.strftime("%I:%M %p")
+            return at.strftime("%-I:%M %p")
         if days == 1:
             return "Yesterday"
         if days < 7:
@@ -418,7 +428,7 @@ def test_times_are_smart_in_the_viewers_time_zone(start_server: StartServer, pag
 
     row(page, "919900000002").get_by_role("link").click()
     expect(page.locator("#message-list .day")).to_have_text(["Yesterday"])
-    sent_at = (local_now - ago["919900000002"]).strftime("%I:%M %p")
+    sent_at = (local_now - ago["919900000002"]).strftime("%-I:%M %p")
     expect(page.locator("#message-list .msg time")).to_have_text([sent_at])
 
     composer(page).fill("Replying now")

@@ -84,7 +84,7 @@ def test_webhooks_replay_failed_processes_stored_deliveries_again(app: Flask) ->
     result = run_cli(app, "webhooks", "replay", "--failed")
 
     assert result.exit_code == 0, result.output
-    assert "Replayed 1 failed delivery(ies): stored 1" in result.output
+    assert "Replayed 1 failed or stuck delivery(ies): stored 1" in result.output
     assert Message.objects.get(pk=message_id).content == {"body": "Stored while processing was broken"}
     assert WebhookEvent.objects(outcome="failed").count() == 0
     assert json.loads(WebhookEvent.objects(outcome="processed").order_by("received_at").first().raw_body) is not None

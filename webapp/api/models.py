@@ -11,9 +11,10 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import ConfigDict, Field, PlainValidator, ValidationInfo, WithJsonSchema, field_validator
 from werkzeug.datastructures import FileStorage
 
+from ..analytics.schemas import Analytics
 from ..core.envelope import PageMeta, Success
 from ..core.shapes import Shape
-from ..core.validation import Strict, problem, text, whole_number
+from ..core.validation import Lenient, Strict, problem, text, whole_number
 from ..inbox.queries import DEFAULT_PAGE, MAX_PAGE
 from ..inbox.schemas import (
     CONVERSATION_CURSOR,
@@ -21,18 +22,26 @@ from ..inbox.schemas import (
     RAVI,
     SEARCH,
     Conversation,
+    ConversationStatus,
     IsoTime,
     Message,
     MessageCursor,
     OptionalWaId,
     SearchText,
 )
+from ..ocr import queries as ocr_queries
+from ..ocr import schemas as ocr_schemas
+from ..ocr.schemas import ContactFilter, DateFilter, FileCursor, HasTextFilter, KindFilter, ReceivedDocument, TextFilter
 from ..whatsapp.numbers import WaId
 
 PageSize = whole_number(1, MAX_PAGE)
+ListFilter = Literal["mine", "unassigned", "all", "unread", "resolved"]
+LIST_FILTER = ("`mine`: assigned to you and not resolved; `unassigned`: nobody's and not resolved; `all`: every "
+               "conversation; `unread`: with unread messages; `resolved`: resolved.")
 Digits = text(required=False, max_length=32, pattern="[0-9]+", pattern_problem="must be digits")
 MessageText = text(max_length="MESSAGE_MAX_LENGTH", strip=False)
 Emoji = text(required=False, max_length=32)
+DocumentPageSize = whole_number(1, ocr_queries.MAX_PAGE)
 
 # --- requests --------------------------------------------------------------------------------------------
 
@@ -44,6 +53,7 @@ class ConversationsQuery(Strict):
     limit: PageSize = Field(50, description="How many conversations, most recent first.")
     q: SearchText = Field(None, description=SEARCH)
     before: OptionalWaId = Field(None, description=CONVERSATION_CURSOR)
+    filter: ListFilter = Field("all", description=LIST_FILTER)
 
 
 class MessagesQuery(Strict):
@@ -176,3 +186,104 @@ class TemplateInfo(Shape):
 
 class TemplateList(Success):
     data: list[TemplateInfo]
+
+
+# --- working together: a conversation's status and assignee, the list's counts, canned replies -------------------
+
+AssigneeEmail = text(required=False, max_length=254)
+
+
+class ChangeConversation(Strict):
+    what: ClassVar[str] = "change"
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"status": "resolved", "assignee": "maria@example.com"}, {"assignee": None}]})
+
+    status: ConversationStatus = Field(
+        None, description="open, pending (the AI is handling it) or resolved; left out: unchanged.")
+    assignee: AssigneeEmail = Field(
+        None, description="An active agent's email; `null` (or empty) unassigns; left out: unchanged.")
+
+
+class ConversationChanged(Success):
+    data: Conversation
+
+
+class FilterCounts(Shape):
+    """How many conversations each list filter shows (`mine`: the caller's; 0 for an API token)."""
+
+    mine: int = Field(ge=0)
+    unassigned: int = Field(ge=0)
+    all: int = Field(ge=0)
+    unread: int = Field(ge=0)
+    resolved: int = Field(ge=0)
+
+
+class CountsAnswer(Success):
+    data: FilterCounts
+
+
+Shortcut = text(max_length=33, pattern="/?[a-z0-9][a-z0-9_-]{0,31}",
+                pattern_problem="must be 1 to 32 lowercase letters, digits, - or _ (starting with a letter or digit)")
+CannedText = text(max_length=4096, strip=False)
+
+
+class CannedReplyShape(Shape):
+    shortcut: str = Field(description="Typed after `/` in the composer.")
+    text: str
+    created_by: str | None = Field(alias="createdBy")
+    updated_at: IsoTime | None = Field(alias="updatedAt")
+
+
+class CannedReplyList(Success):
+    data: list[CannedReplyShape]
+
+
+class CannedReplySaved(Success):
+    data: CannedReplyShape
+
+
+class SaveCannedReply(Strict):
+    what: ClassVar[str] = "canned reply"
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"shortcut": "thanks", "text": "Thank you for writing to us! We will get back to you shortly."}]})
+
+    shortcut: Shortcut = Field(description="1 to 32 lowercase letters, digits, - or _.")
+    text: CannedText = Field(description="The text inserted in the composer (at most 4096 characters).")
+
+
+PathShortcut = text(max_length=32, pattern="[a-z0-9][a-z0-9_-]{0,31}",
+                    pattern_problem="must be 1 to 32 lowercase letters, digits, - or _")
+
+
+class ShortcutPath(Lenient):
+    what: ClassVar[str] = "path"
+    location: ClassVar[str] = "path"
+
+    shortcut: PathShortcut = Field(description="The canned reply's shortcut, without the `/`.", examples=["thanks"])
+
+
+# --- received documents (webapp.ocr) ----------------------------------------------------------------------------
+
+
+class DocumentsQuery(Strict):
+    what: ClassVar[str] = "query"
+    location: ClassVar[str] = "query"
+
+    limit: DocumentPageSize = Field(50, description="How many files, newest first.")
+    type: KindFilter = Field(None, description=ocr_schemas.KIND)
+    contact: ContactFilter = Field(None, description=ocr_schemas.CONTACT)
+    has_text: HasTextFilter = Field(None, alias="hasText", description=ocr_schemas.HAS_TEXT)
+    since: DateFilter = Field(None, description=ocr_schemas.SINCE)
+    until: DateFilter = Field(None, description=ocr_schemas.UNTIL)
+    q: TextFilter = Field(None, description=ocr_schemas.TEXT)
+    before: FileCursor = Field(None, description=ocr_schemas.CURSOR)
+
+
+class DocumentPage(Success):
+    data: list[ReceivedDocument]
+    meta: PageMeta
+# --- analytics ------------------------------------------------------------------------------------------------
+
+
+class AnalyticsFigures(Success):
+    data: Analytics

@@ -5,29 +5,45 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from .. import templates_catalog
-from ..auth import sent_by
+from .. import analytics, team, templates_catalog
+from ..analytics.schemas import Analytics, AnalyticsQuery
+from ..auth import guard, sent_by
+from ..auth.documents import Agent
 from ..core.clock import iso
 from ..core.envelope import PageMeta
-from ..core.errors import APIError
+from ..core.errors import APIError, Invalid
 from ..core.openapi import answers, operation
 from ..core.validation import parse, values
 from ..inbox import queries as inbox
-from ..inbox import sending
+from ..inbox import sending, writes
 from ..inbox.schemas import ContactPath, Conversation, Message, MessagePath
 from ..media import sending as media_sending
+from ..ocr import queries as ocr
+from ..ocr.schemas import ReceivedDocument, as_date, as_flag
 from .models import (
+    AnalyticsFigures,
+    CannedReplyList,
+    CannedReplySaved,
+    CannedReplyShape,
+    ChangeConversation,
+    ConversationChanged,
     ConversationPage,
     ConversationRead,
     ConversationsQuery,
+    CountsAnswer,
+    DocumentPage,
+    DocumentsQuery,
+    FilterCounts,
     MessagePage,
     MessageSent,
     MessagesQuery,
     NoQuery,
+    SaveCannedReply,
     SendMedia,
     SendMessage,
     SendReaction,
     SendTemplate,
+    ShortcutPath,
     TemplateInfo,
     TemplateList,
 )
@@ -41,7 +57,8 @@ bp = Blueprint("api", __name__, url_prefix="/api")
     HTTP_503=None))
 def list_conversations(query: ConversationsQuery) -> ConversationPage:
     """Conversations, most recent first"""
-    rows, has_more = inbox.conversations(limit=query.limit, query=query.q or "", before_wa_id=query.before)
+    rows, has_more = inbox.conversations(limit=query.limit, query=query.q or "", before_wa_id=query.before,
+                                         list_filter=query.filter, agent_email=guard.principal().email)
     meta = PageMeta(has_more=has_more, before=rows[-1].wa_id if has_more and rows else None, count=len(rows))
     return ConversationPage(message=f"{len(rows)} conversation(s)", data=[Conversation.of(c) for c in rows],
                             meta=meta)
@@ -178,3 +195,127 @@ def create_template_message(query: NoQuery, json: SendTemplate) -> tuple[Message
     message = sending.send_template(json.wa_id, json.name, json.language, json.parameters, sent_by=sent_by())
     conversation = inbox.get_conversation(json.wa_id, message.phone_number_id)
     return MessageSent(message="Template sent", data=Message.of(message, conversation.contact_name)), 201
+
+
+# --- working together: status and assignee, the list's counts, canned replies ---------------------------------
+
+
+@bp.patch("/conversations/<wa_id>")
+@operation("changeConversation", tag="conversations", resp=answers(
+    HTTP_200=(ConversationChanged, "The conversation with its new `conversationStatus` and `assignee`."),
+    HTTP_400="A bad status, an assignee who is not an active agent, or nothing to change.", HTTP_401=None,
+    HTTP_403=None, HTTP_404=None, HTTP_415=None, HTTP_429=None, HTTP_503=None))
+def change_conversation(path: ContactPath, query: NoQuery, json: ChangeConversation) -> ConversationChanged:
+    """Resolve, reopen or assign a conversation
+
+    `status` (open, pending, resolved) and/or `assignee` (an active agent's email, or `null` to unassign);
+    a field left out stays as it is. Every open page sees the change at once."""
+    given = json.model_fields_set
+    if not given:
+        raise Invalid("Send status and/or assignee.", {"status": "send status and/or assignee"})
+    changes: dict = {}
+    if "status" in given:
+        changes["status"] = json.status
+    if "assignee" in given:
+        assignee = json.assignee.strip().lower() if json.assignee else None
+        if assignee is not None:
+            agent = Agent.by_email(assignee)
+            if agent is None or not agent.active:
+                raise Invalid("Invalid change: check assignee.",
+                              {"assignee": "must be an active agent's email, or null"})
+        changes["assignee"] = assignee
+    conversation = inbox.get_conversation(path.wa_id)
+    writes.set_state(conversation.id, by=sent_by(), **changes)
+    conversation = inbox.get_conversation(path.wa_id, conversation.phone_number_id)
+    return ConversationChanged(message="Conversation changed", data=Conversation.of(conversation))
+
+
+@bp.get("/conversations/counts")
+@operation("countConversations", tag="conversations", resp=answers(
+    HTTP_200=(CountsAnswer, "How many conversations each list filter shows."), HTTP_400=None, HTTP_401=None,
+    HTTP_429=None, HTTP_503=None))
+def count_conversations(query: NoQuery) -> CountsAnswer:
+    """Counts of the list filters
+
+    Mine, Unassigned, All, Unread and Resolved, as `?filter=` of GET /api/conversations lists them (kept as
+    counters, updated as conversations change)."""
+    counts = team.counts.for_agent(guard.principal().email)
+    return CountsAnswer(message="Counts", data=FilterCounts(**counts))
+
+
+def _canned_shape(reply: team.documents.CannedReply) -> CannedReplyShape:
+    return CannedReplyShape(shortcut=reply.id, text=reply.text, created_by=reply.created_by,
+                            updated_at=iso(reply.updated_at))
+
+
+@bp.get("/canned-replies")
+@operation("listCannedReplies", tag="team", resp=answers(
+    HTTP_200=(CannedReplyList, "Every canned reply, by shortcut."), HTTP_400=None, HTTP_401=None, HTTP_429=None,
+    HTTP_503=None))
+def list_canned_replies(query: NoQuery) -> CannedReplyList:
+    """Canned replies
+
+    What agents insert with `/shortcut` in the composer."""
+    data = [_canned_shape(r) for r in team.canned.all_replies()]
+    return CannedReplyList(message=f"{len(data)} canned reply(ies)", data=data)
+
+
+@bp.post("/canned-replies")
+@guard.admin_required
+@operation("saveCannedReply", tag="team", resp=answers(
+    HTTP_201=(CannedReplySaved, "The canned reply, stored."), HTTP_400=None, HTTP_401=None,
+    HTTP_403="Only admins manage canned replies.", HTTP_409="The shortcut is taken.", HTTP_413=None,
+    HTTP_415=None, HTTP_429=None, HTTP_503=None))
+def save_canned_reply(query: NoQuery, json: SaveCannedReply) -> tuple[CannedReplySaved, int]:
+    """Add a canned reply (admins)"""
+    reply = team.canned.save(json.shortcut, json.text, by=sent_by())
+    return CannedReplySaved(message="Canned reply saved", data=_canned_shape(reply)), 201
+
+
+@bp.delete("/canned-replies/<shortcut>")
+@guard.admin_required
+@operation("deleteCannedReply", tag="team", resp=answers(
+    HTTP_200=(CannedReplyList, "The canned replies left."), HTTP_400=None, HTTP_401=None,
+    HTTP_403="Only admins manage canned replies.", HTTP_404="There is no such canned reply.", HTTP_429=None,
+    HTTP_503=None))
+def delete_canned_reply(path: ShortcutPath, query: NoQuery) -> CannedReplyList:
+    """Delete a canned reply (admins)"""
+    team.canned.delete(path.shortcut)
+    data = [_canned_shape(r) for r in team.canned.all_replies()]
+    return CannedReplyList(message="Canned reply deleted", data=data)
+
+
+@bp.get("/documents")
+@operation("listDocuments", tag="documents", resp=answers(
+    HTTP_200=(DocumentPage, "A page of received files, newest first."), HTTP_400=None, HTTP_401=None, HTTP_429=None,
+    HTTP_503=None))
+def list_documents(query: DocumentsQuery) -> DocumentPage:
+    """The images and PDFs customers sent, with their text
+
+    Each picture or PDF a customer sends is stored, then its text is read (a PDF's text layer, or OCR with
+    Tesseract): `textStatus` is `pending` until then. Filters combine; `?before=` with `meta.before` pages on."""
+    filters = ocr.Filters(kind=query.type, contact=query.contact, has_text=as_flag(query.has_text),
+                          since=as_date(query.since), until=as_date(query.until), q=query.q)
+    files, has_more = ocr.received_files(filters, limit=query.limit, before=query.before)
+    names = ocr.contact_names(files)
+    data = [ReceivedDocument.of(f, names.get(f.conversation_id)) for f in files]
+    meta = PageMeta(has_more=has_more, before=files[-1].id if has_more and files else None, count=len(files))
+    return DocumentPage(message=f"{len(data)} document(s)", data=data, meta=meta)
+@bp.get("/analytics")
+@operation("getAnalytics", tag="analytics", resp=answers(
+    HTTP_200=(AnalyticsFigures, "The figures for the period (and agent)."), HTTP_400=None, HTTP_401=None,
+    HTTP_403="Admins only (an admin's session, or a token made with `flask create-token NAME --role admin`).",
+    HTTP_429=None, HTTP_503=None))
+def get_analytics(query: AnalyticsQuery) -> AnalyticsFigures:
+    """The analytics dashboard's figures
+
+    For a period (`today`, `7d`, `30d`, or `custom` with `from` and `to`; days are UTC) and optionally one agent:
+    messages in and out per day, new and resolved conversations, first-response and resolution times (median and
+    90th percentile; the AI's first responses counted separately), the AI's share and handoff rate, messages by
+    weekday and hour, and a row per agent. Read from rollups kept up to date as messages are written."""
+    if not guard.principal().is_admin:
+        raise APIError(403, guard.ADMINS_ONLY)
+    chosen = analytics.period(query.period, query.start, query.end, query.agent)
+    figures = Analytics.of(analytics.figures(chosen))
+    return AnalyticsFigures(message=f"Analytics for {chosen.start.isoformat()} to {chosen.end.isoformat()}",
+                            data=figures)

@@ -11,7 +11,8 @@ from typing import Any
 
 from flask import Flask, g
 
-from . import cli, csrf, sockets
+from ..core import navigation
+from . import admin, cli, csrf, sockets
 from .documents import DOCUMENTS
 from .guard import PUBLIC_ENDPOINTS, require_sign_in, sent_by
 from .routes import bp
@@ -19,9 +20,11 @@ from .routes import bp
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.register_blueprint(admin.bp)
+    navigation.add_page(app, "Admin", "admin.page", admin_only=True)
     csrf.init_app(app)
     app.before_request(require_sign_in)
-    sockets.init_app()
+    sockets.init_app(app)
     cli.register(app)
 
     @app.context_processor

@@ -10,15 +10,15 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, session
 from mongoengine import NotUniqueError
 
-from ..core.clock import utcnow
+from ..core.clock import as_utc, utcnow
 from . import tokens
-from .documents import Agent, AgentSession
+from .documents import ADMIN, AGENT, ROLES, Agent, AgentSession, ApiToken, PasswordLink
 from .passwords import DUMMY_HASH, hash_password, password_problem, verify_password
 
 SESSION_KEY = "sid"
@@ -26,6 +26,7 @@ EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s]{1,252}\.[^@\s.]{1,63}")
 MAX_EMAIL_LENGTH = 254
 WRONG_CREDENTIALS = "Wrong email or password."
 INACTIVE = "This account is switched off. Ask an admin to switch it back on."
+LINK_DEAD = "This link has expired or was used already. Ask an admin for a new one."
 
 # `flask seed-demo` makes this agent in development only, when there is no agent yet.
 DEMO_EMAIL = "agent@example.com"
@@ -50,10 +51,17 @@ class Principal:
     sent_by: str  # recorded on the messages it sends: the agent's email, or "token:<name>"
     email: str | None = None  # agents only
     session_key: str | None = None  # the AgentSession behind a cookie sign-in
+    agent_id: str | None = None  # agents only
+    expires_at: datetime | None = None  # when the session behind a cookie sign-in ends
+    role: str = AGENT
 
     @property
     def is_agent(self) -> bool:
         return self.kind == "agent"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
 
 
 def _digest(secret: str) -> str:
@@ -69,8 +77,10 @@ def default_name(email: str) -> str:
     return " ".join(w.capitalize() for w in words if w) or email
 
 
-def create_agent(email: str, password: str, *, name: str | None = None, password_hash: str | None = None) -> Agent:
-    """A new active agent. `password_hash` (tests, imports) skips hashing `password`."""
+def create_agent(email: str, password: str, *, name: str | None = None, password_hash: str | None = None,
+                 role: str | None = None) -> Agent:
+    """A new active agent. `password_hash` (tests, imports) skips hashing `password`. Without a `role`,
+    the first agent (while no active admin exists) is an admin, so the CLI sets up the first admin."""
     email = Agent.normalize_email(email)
     if len(email) > MAX_EMAIL_LENGTH or not EMAIL_RE.fullmatch(email):
         raise AccountError(f"{email!r} is not an email address.")
@@ -82,9 +92,13 @@ def create_agent(email: str, password: str, *, name: str | None = None, password
     name = (name or "").strip() or default_name(email)
     if len(name) > 100:
         raise AccountError("The name must be at most 100 characters.")
+    if role is None:
+        role = AGENT if Agent.any_admin() else ADMIN
+    if role not in ROLES:
+        raise AccountError(f"A role is one of {', '.join(ROLES)}, not {role!r}.")
     if Agent.by_email(email) is not None:
         raise AccountError(f"There is already an agent with the email {email}.")
-    agent = Agent(email=email, name=name, password_hash=password_hash)
+    agent = Agent(email=email, name=name, password_hash=password_hash, role=role)
     try:
         agent.save(force_insert=True)
     except NotUniqueError:
@@ -102,6 +116,8 @@ def find_agent(email: str) -> Agent:
 def set_active(email: str, active: bool) -> Agent:
     """Switch an agent on or off; switching off also ends every session it has."""
     agent = find_agent(email)
+    if not active and agent.is_admin and agent.active and Agent.objects(role=ADMIN, active=True).count() <= 1:
+        raise AccountError(f"{agent.email} is the only admin: make another agent an admin first.")
     agent.set_active(active)
     if not active:
         AgentSession.end_all(agent.pk)
@@ -114,6 +130,90 @@ def set_password(email: str, password: str) -> Agent:
     if problem:
         raise AccountError(problem)
     agent = find_agent(email)
+    agent.set_password_hash(hash_password(password))
+    AgentSession.end_all(agent.pk)
+    return agent
+
+
+def set_role(email: str, role: str) -> Agent:
+    """Make an agent an admin or a plain agent; the last active admin stays one (someone must manage)."""
+    if role not in ROLES:
+        raise AccountError(f"A role is one of {', '.join(ROLES)}, not {role!r}.")
+    agent = find_agent(email)
+    if agent.is_admin and role != ADMIN and agent.active and Agent.objects(role=ADMIN, active=True).count() <= 1:
+        raise AccountError(f"{agent.email} is the only admin: make another agent an admin first.")
+    agent.set_role(role)
+    return agent
+
+
+def rename(agent: Agent, name: str) -> Agent:
+    name = name.strip()
+    if not name:
+        raise AccountError("The name must not be blank.")
+    if len(name) > 100:
+        raise AccountError("The name must be at most 100 characters.")
+    agent.set_name(name)
+    return agent
+
+
+def change_own_password(agent: Agent, current: str, new: str) -> Agent:
+    """An agent's new password, given the current one; their other sessions end (this one goes on
+    with a new session, which the caller starts)."""
+    if not verify_password(agent.password_hash, current):
+        raise AccountError("The current password is wrong.")
+    problem = password_problem(new)
+    if problem:
+        raise AccountError(problem)
+    agent.set_password_hash(hash_password(new))
+    AgentSession.end_all(agent.pk)
+    return agent
+
+
+# --- one-time links that set a password: invitations and resets ----------------------------------------------
+
+LINK_HOURS = {"invite": 72, "reset": 24}
+
+
+def invite_agent(email: str, *, name: str | None, role: str, by: str) -> tuple[Agent, str]:
+    """A new agent who sets their own password through the link (whose secret is returned)."""
+    agent = create_agent(email, "", name=name, role=role, password_hash=hash_password(secrets.token_urlsafe(32)))
+    return agent, password_link(agent, "invite", by=by)
+
+
+def password_link(agent: Agent, purpose: str, *, by: str) -> str:
+    """A new one-time link's secret; earlier unused links of the agent stop working."""
+    PasswordLink.withdraw(agent.pk)
+    secret = secrets.token_urlsafe(32)
+    PasswordLink(id=_digest(secret), agent_id=agent.pk, purpose=purpose, created_by=by,
+                 expires_at=utcnow() + timedelta(hours=LINK_HOURS[purpose])).save(force_insert=True)
+    return secret
+
+
+def reset_password(email: str, *, by: str) -> tuple[Agent, str]:
+    """The agent's password stops working and every session ends; the link sets a new one."""
+    agent = find_agent(email)
+    agent.set_password_hash(hash_password(secrets.token_urlsafe(32)))
+    AgentSession.end_all(agent.pk)
+    return agent, password_link(agent, "reset", by=by)
+
+
+def live_link(secret: str) -> PasswordLink | None:
+    return PasswordLink.live(_digest(secret)) if secret else None
+
+
+def use_link(secret: str, password: str) -> Agent:
+    """Set the password a live link is for; the link is used up."""
+    link = live_link(secret)
+    if link is None:
+        raise AccountError(LINK_DEAD)
+    problem = password_problem(password)
+    if problem:
+        raise AccountError(problem)
+    agent = Agent.by_id(link.agent_id)
+    if agent is None or not agent.active:
+        raise AccountError(INACTIVE)
+    if not link.use():
+        raise AccountError(LINK_DEAD)
     agent.set_password_hash(hash_password(password))
     AgentSession.end_all(agent.pk)
     return agent
@@ -184,13 +284,14 @@ def from_session() -> Principal | None:
     if agent is None or not agent.active:
         return None
     return Principal(kind="agent", name=agent.name, sent_by=agent.email, email=agent.email,
-                     session_key=record.id)
+                     session_key=record.id, role=agent.role, agent_id=str(agent.pk),
+                     expires_at=as_utc(record.expires_at))
 
 
 def from_token(secret: str) -> Principal:
     """The program an API token stands for, or tokens.TokenError."""
     token = tokens.check(secret)
-    return Principal(kind="token", name=token.name, sent_by=f"token:{token.name}")
+    return Principal(kind="token", name=token.name, sent_by=f"token:{token.name}", role=token.role or AGENT)
 
 
 def bearer_token(header: str) -> str:
@@ -219,3 +320,15 @@ def ensure_demo_agent() -> tuple[str, bool] | None:
         return (f"Sign in at {login} as {DEMO_EMAIL} with the password {DEMO_PASSWORD} "
                 "(a development agent: never made outside APP_ENV=development)."), created
     return f"Sign in at {login} with an agent's email and password (`flask create-agent EMAIL` makes one).", created
+
+
+def still_allowed(principal: Principal) -> bool:
+    """Whether what let `principal` in still holds: its session live and its agent active, or its
+    token not revoked (an open Socket.IO connection asks this again now and then)."""
+    if principal.kind == "token":
+        token = ApiToken.by_name(principal.name)
+        return token is not None and not token.revoked
+    if principal.session_key is None or AgentSession.live(principal.session_key) is None:
+        return False
+    agent = Agent.by_id(principal.agent_id)
+    return agent is not None and agent.active

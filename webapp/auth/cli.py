@@ -8,7 +8,8 @@ import click
 from flask import Flask
 
 from ..core.clock import as_utc
-from . import accounts, tokens
+from . import accounts, sockets, tokens
+from .documents import ROLES
 
 
 def _when(value: datetime | None) -> str:
@@ -28,13 +29,15 @@ def register(app: Flask) -> None:
     @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
                   help="At least 8 characters; asked for when left out (so it stays out of the shell history).")
     @click.option("--name", default=None, help="Shown in the inbox; taken from the email when left out.")
-    def create_agent(email: str, password: str, name: str | None) -> None:
+    @click.option("--role", type=click.Choice(ROLES), default=None,
+                  help="admin or agent; the first agent is an admin unless told otherwise, later ones agents.")
+    def create_agent(email: str, password: str, name: str | None, role: str | None) -> None:
         """Make an agent who can sign in to the inbox."""
         try:
-            agent = accounts.create_agent(email, password, name=name)
+            agent = accounts.create_agent(email, password, name=name, role=role)
         except accounts.AccountError as exc:
             raise click.ClickException(exc.message) from None
-        click.echo(f"Created agent {agent.name} <{agent.email}>: they can sign in now.")
+        click.echo(f"Created {agent.role} {agent.name} <{agent.email}>: they can sign in now.")
 
     @app.cli.group("agents")
     def agents() -> None:
@@ -43,12 +46,12 @@ def register(app: Flask) -> None:
     @agents.command("list")
     def list_agents() -> None:
         """Every agent: email, name, on or off, created, last sign-in."""
-        rows = [[a.email, a.name, "yes" if a.active else "no", _when(a.created_at), _when(a.last_sign_in_at)]
+        rows = [[a.email, a.name, a.role, "yes" if a.active else "no", _when(a.created_at), _when(a.last_sign_in_at)]
                 for a in accounts.all_agents()]
         if not rows:
             click.echo("No agents yet: `flask create-agent EMAIL` makes one.")
             return
-        _table(rows, ["EMAIL", "NAME", "ACTIVE", "CREATED", "LAST SIGN-IN"])
+        _table(rows, ["EMAIL", "NAME", "ROLE", "ACTIVE", "CREATED", "LAST SIGN-IN"])
 
     @agents.command("deactivate")
     @click.argument("email")
@@ -58,7 +61,19 @@ def register(app: Flask) -> None:
             agent = accounts.set_active(email, False)
         except accounts.AccountError as exc:
             raise click.ClickException(exc.message) from None
+        sockets.close_agent_sockets(agent.pk)  # its open pages stop receiving at once
         click.echo(f"{agent.email} is switched off and signed out everywhere.")
+
+    @agents.command("set-role")
+    @click.argument("email")
+    @click.argument("role", type=click.Choice(ROLES))
+    def set_role(email: str, role: str) -> None:
+        """Make an agent an admin, or a plain agent."""
+        try:
+            agent = accounts.set_role(email, role)
+        except accounts.AccountError as exc:
+            raise click.ClickException(exc.message) from None
+        click.echo(f"{agent.email} is now an {agent.role}.")
 
     @agents.command("activate")
     @click.argument("email")
@@ -79,14 +94,17 @@ def register(app: Flask) -> None:
             agent = accounts.set_password(email, password)
         except accounts.AccountError as exc:
             raise click.ClickException(exc.message) from None
+        sockets.close_agent_sockets(agent.pk)
         click.echo(f"{agent.email} has a new password and is signed out everywhere.")
 
     @app.cli.command("create-token")
     @click.argument("name")
-    def create_token(name: str) -> None:
+    @click.option("--role", type=click.Choice(ROLES), default="agent", show_default=True,
+                  help="What the program may do: work conversations (agent), or manage the inbox too (admin).")
+    def create_token(name: str, role: str) -> None:
         """Make an API token for a program; it is printed once, and only its hash is kept."""
         try:
-            token, secret = tokens.issue(name)
+            token, secret = tokens.issue(name, role)
         except tokens.TokenError as exc:
             raise click.ClickException(exc.message) from None
         click.echo(f"API token {token.name!r} ({token.prefix}…). Copy it now: it is not shown again.\n")
@@ -116,6 +134,7 @@ def register(app: Flask) -> None:
             token, was_live = tokens.revoke(name)
         except tokens.TokenError as exc:
             raise click.ClickException(exc.message) from None
+        sockets.close_token_sockets(token.name)  # its programs' open connections end at once
         if was_live:
             click.echo(f"Revoked {token.name!r} ({token.prefix}…).")
         else:

@@ -8,6 +8,10 @@ from mongoengine import BooleanField, DateTimeField, Document, ObjectIdField, St
 
 from ..core.clock import as_utc, utcnow
 
+ADMIN = "admin"
+AGENT = "agent"
+ROLES = (ADMIN, AGENT)  # admins manage agents, settings, templates, canned replies and tokens; agents work chats
+
 
 class Agent(Document):
     """A person who signs in to the inbox. Only a hash of the password is stored."""
@@ -16,10 +20,11 @@ class Agent(Document):
     name = StringField(required=True, max_length=100)
     password_hash = StringField(required=True)
     active = BooleanField(default=True)
+    role = StringField(default=AGENT, choices=ROLES)
     created_at = DateTimeField(default=utcnow)
     last_sign_in_at = DateTimeField(null=True)
 
-    # strict=False: agents stored with fields this version dropped (`role`) still load.
+    # strict=False: agents stored with fields a version dropped still load.
     meta = {"collection": "agents", "strict": False,
             "indexes": [{"fields": ["email"], "unique": True, "name": "email"}]}
 
@@ -35,6 +40,18 @@ class Agent(Document):
     def by_id(cls, agent_id: Any) -> Agent | None:
         return cls.objects(pk=agent_id).first()
 
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
+
+    @classmethod
+    def any_admin(cls) -> bool:
+        return cls.objects(role=ADMIN, active=True).limit(1).first() is not None
+
+    def set_role(self, role: str) -> None:
+        self.role = role
+        self._get_collection().update_one({"_id": self.pk}, {"$set": {"role": role}})
+
     def record_sign_in(self) -> None:
         self.last_sign_in_at = utcnow()
         self._get_collection().update_one({"_id": self.pk}, {"$set": {"last_sign_in_at": self.last_sign_in_at}})
@@ -42,6 +59,10 @@ class Agent(Document):
     def set_active(self, active: bool) -> None:
         self.active = active
         self._get_collection().update_one({"_id": self.pk}, {"$set": {"active": active}})
+
+    def set_name(self, name: str) -> None:
+        self.name = name
+        self._get_collection().update_one({"_id": self.pk}, {"$set": {"name": name}})
 
     def set_password_hash(self, password_hash: str) -> None:
         self.password_hash = password_hash
@@ -71,6 +92,10 @@ class AgentSession(Document):
         cls._get_collection().delete_one({"_id": key})
 
     @classmethod
+    def keys_of(cls, agent_id: Any) -> list[str]:
+        return [doc["_id"] for doc in cls._get_collection().find({"agent_id": agent_id}, {"_id": 1})]
+
+    @classmethod
     def end_all(cls, agent_id: Any) -> int:
         return cls._get_collection().delete_many({"agent_id": agent_id}).deleted_count
 
@@ -90,8 +115,10 @@ class ApiToken(Document):
     created_at = DateTimeField(default=utcnow)
     last_used_at = DateTimeField(null=True)
     revoked_at = DateTimeField(null=True)
+    role = StringField(default=AGENT, choices=ROLES)  # what a program with it may do, as for agents
 
-    meta = {"collection": "api_tokens", "indexes": [{"fields": ["name"], "unique": True, "name": "name"}]}
+    meta = {"collection": "api_tokens", "strict": False,
+            "indexes": [{"fields": ["name"], "unique": True, "name": "name"}]}
 
     @property
     def revoked(self) -> bool:
@@ -120,4 +147,36 @@ class ApiToken(Document):
                                           {"$set": {"revoked_at": self.revoked_at}})
 
 
-DOCUMENTS: tuple[type[Document], ...] = (Agent, AgentSession, ApiToken)
+class PasswordLink(Document):
+    """A one-time link that sets an agent's password: an invitation, or a reset an admin made. `_id` is
+    the SHA-256 of the secret in the link (shown once, never stored); using it stamps `used_at`."""
+
+    id = StringField(primary_key=True)
+    agent_id = ObjectIdField(required=True)
+    purpose = StringField(required=True, choices=("invite", "reset"))
+    created_by = StringField(required=True)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField(required=True)
+    used_at = DateTimeField(null=True)
+
+    meta = {"collection": "password_links"}
+
+    @classmethod
+    def live(cls, key: str) -> PasswordLink | None:
+        link = cls.objects(pk=key).first()
+        if link is None or link.used_at is not None or as_utc(link.expires_at) <= utcnow():
+            return None
+        return link
+
+    def use(self) -> bool:
+        """Stamp the link used; False when another request used it first."""
+        result = self._get_collection().update_one({"_id": self.pk, "used_at": None}, {"$set": {"used_at": utcnow()}})
+        return result.modified_count == 1
+
+    @classmethod
+    def withdraw(cls, agent_id: Any) -> None:
+        """Links not used yet stop working (a newer one replaces them)."""
+        cls._get_collection().update_many({"agent_id": agent_id, "used_at": None}, {"$set": {"used_at": utcnow()}})
+
+
+DOCUMENTS: tuple[type[Document], ...] = (Agent, AgentSession, ApiToken, PasswordLink)

@@ -5,18 +5,23 @@ webapp.auth.sockets (its handshake does not go through Flask's routing)."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Response, current_app, g, redirect, request, url_for
+from flask import Response, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ..core.errors import error_response, wants_json
+from ..core.security import public_host
 from . import accounts, csrf
 from .tokens import TokenError
 
 # Everything else needs a signed-in agent or an API token: a new route is private until listed here.
 PUBLIC_ENDPOINTS = frozenset({
     "auth.login",  # the sign-in page and form (rate-limited: webapp.rate_limits)
+    "admin.set_password",  # a one-time link's page: the secret in the link is the credential
     "webhook.verify_subscription",  # Meta's handshake: checks its verify token
     "webhook.receive",  # Meta's deliveries: checks X-Hub-Signature-256
     "health.healthz",
@@ -25,6 +30,9 @@ PUBLIC_ENDPOINTS = frozenset({
 })
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 SIGN_IN_FIRST = "Sign in first, or send an API token: `Authorization: Bearer <token>`."
+ADMINS_ONLY = "Only admins can do this; ask an admin."
+
+View = TypeVar("View", bound=Callable[..., Any])
 
 
 def require_sign_in() -> ResponseReturnValue | None:
@@ -49,10 +57,30 @@ def require_sign_in() -> ResponseReturnValue | None:
 
 def sent_by() -> str:
     """Who sends a message from this request: the agent's email, or "token:<name>"."""
-    principal: accounts.Principal | None = g.get("principal")
-    if principal is None:  # the guard lets no one else reach a sending route
+    return principal().sent_by
+
+
+def principal() -> accounts.Principal:
+    """Who this request acts as (the guard lets no one else past)."""
+    found: accounts.Principal | None = g.get("principal")
+    if found is None:
         raise RuntimeError("no signed-in agent or API token on this request")
-    return principal.sent_by
+    return found
+
+
+def admin_required(view: View) -> View:
+    """Admins only: 403 in the envelope for the API, an error page for a browser."""
+
+    @functools.wraps(view)
+    def checked(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+        who: accounts.Principal | None = g.get("principal")
+        if who is None or not who.is_admin:
+            if wants_json():
+                return error_response(403, ADMINS_ONLY)
+            return render_template("error.html", title="Admins only", text=ADMINS_ONLY), 403
+        return view(*args, **kwargs)
+
+    return checked  # type: ignore[return-value]
 
 
 # --- answers to the anonymous ---------------------------------------------------------------------
@@ -102,6 +130,6 @@ def _same_site_path(url: str | None) -> str | None:
     if not url:
         return None
     parts = urlsplit(url)
-    if parts.netloc != request.host:
+    if parts.netloc != public_host():
         return None
     return parts.path + (f"?{parts.query}" if parts.query else "")

@@ -11,7 +11,7 @@ import secrets
 
 from mongoengine import NotUniqueError
 
-from .documents import ApiToken
+from .documents import AGENT, ROLES, ApiToken
 
 TOKEN_PREFIX = "wai_"  # "WhatsApp inbox": makes a leaked token easy to recognise and search for
 SHOWN_PREFIX = len(TOKEN_PREFIX) + 6
@@ -31,15 +31,17 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue(name: str) -> tuple[ApiToken, str]:
-    """A new token named `name`: the document, and the token itself (not stored anywhere)."""
+def issue(name: str, role: str = AGENT) -> tuple[ApiToken, str]:
+    """A new token named `name` acting with `role`: the document, and the token itself (not stored anywhere)."""
     name = name.strip()
     if not NAME_RE.fullmatch(name):
         raise TokenError("A token name is 1 to 64 letters, digits, spaces, dots, dashes or underscores.")
     if ApiToken.by_name(name) is not None:
         raise TokenError(f"There is already a token named {name!r} (names are never reused); pick another name.")
+    if role not in ROLES:
+        raise TokenError(f"A role is one of {', '.join(ROLES)}, not {role!r}.")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(id=digest(secret), name=name, prefix=secret[:SHOWN_PREFIX])
+    token = ApiToken(id=digest(secret), name=name, prefix=secret[:SHOWN_PREFIX], role=role)
     try:
         token.save(force_insert=True)
     except NotUniqueError:

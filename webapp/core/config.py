@@ -88,9 +88,33 @@ class Settings(BaseSettings):
     MEDIA_ROOT: str = ""
     MEDIA_S3_BUCKET: str = ""
     MEDIA_S3_ENDPOINT_URL: str = ""  # another S3-compatible service (MinIO, R2, …); empty = AWS
+    # Webhook deliveries not fully applied (webapp/webhooks/tasks.py): a worker looks every
+    # WEBHOOK_SWEEP_SECONDS (0 = never) for ones left "received" longer than WEBHOOK_STUCK_AFTER seconds
+    # (the process died, or the database went away) or "failed" fewer than WEBHOOK_MAX_ATTEMPTS times.
+    WEBHOOK_SWEEP_SECONDS: float = Field(30, ge=0)
+    WEBHOOK_STUCK_AFTER: float = Field(60, ge=0)
+    WEBHOOK_MAX_ATTEMPTS: int = Field(5, ge=1)
     MEDIA_S3_REGION: str = ""
     # Seconds before each new try of a failed download (JSON list); then the media shows as failed.
     MEDIA_RETRY_DELAYS: list[Annotated[int, Field(ge=0)]] = [2, 10, 30]
+    # Connections (webapp/core/serving.py, webapp/auth/sockets.py). The address people open; the HTTPS
+    # redirect and absolute URLs use it, never the request's Host header. Empty: plain HTTP in production
+    # is refused rather than redirected.
+    PUBLIC_URL: str = ""
+    WEB_MAX_CONNECTIONS: int = Field(10000, ge=1)  # open connections one web process serves at once
+    MAX_CONNECTIONS_PER_CLIENT: int = Field(100, ge=1)  # per client address (TCP, and Socket.IO behind proxies)
+    WEB_IDLE_TIMEOUT: float = Field(60.0, ge=30.0)  # a silent connection closes (Socket.IO pings every 25 s)
+    WEB_HEADER_TIMEOUT: float = Field(10.0, gt=0)  # a request's line and headers must arrive within this
+    SOCKET_RECHECK_SECONDS: float = Field(30.0, ge=0)  # an open socket's access is asked again (0: never)
+    # Text read from received images and PDFs (webapp/ocr): Tesseract's languages, joined by "+"
+    # ("eng", "eng+deu"; each needs Debian's tesseract-ocr-<lang>), until the settings store holds them.
+    OCR_LANGUAGES: str = "eng"
+    OCR_MAX_PAGES: int = Field(20, ge=1)  # pages of a PDF read; the rest are left out (and said so)
+    # The AI's chat-completions service (webapp/ai): any OpenAI-compatible API (OpenAI, Groq, Ollama, vLLM).
+    # Without AI_BASE_URL the AI is off whatever the settings page says.
+    AI_BASE_URL: str = ""
+    AI_API_KEY: str = ""
+    AI_MODEL: str = ""
 
     # Keys of `overrides` that are not settings (tests): copied into app.config as they are.
     _extra: dict[str, Any] = PrivateAttr(default_factory=dict)
@@ -176,12 +200,27 @@ class Settings(BaseSettings):
             raise ValueError(f"MEDIA_S3_ENDPOINT_URL must start with https:// or http://, not {value!r}")
         return value
 
+    @field_validator("OCR_LANGUAGES")
+    @classmethod
+    def _ocr_languages(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z_]{3,20}(\+[a-z_]{3,20})*", value):
+            raise ValueError(f"OCR_LANGUAGES must be Tesseract language codes joined by +, such as eng or eng+deu, "
+                             f"not {value!r}")
+        return value
+
     @field_validator("REDIS_URL")
     @classmethod
     def _redis_url(cls, value: str) -> str:
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
         return value
+
+    @field_validator("PUBLIC_URL")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if value and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?/?", value):
+            raise ValueError(f"PUBLIC_URL must be a scheme and host such as https://inbox.example.com, not {value!r}")
+        return value.rstrip("/")
 
     @field_validator("LOG_LEVEL")
     @classmethod
@@ -239,6 +278,8 @@ def _one_line(error: ErrorDetails) -> str:
         return f"{name} must be a number, not {given!r}"
     if error["type"] == "greater_than_equal":
         return f"{name} must be {context['ge']} or more, not {given}"
+    if error["type"] == "greater_than":
+        return f"{name} must be more than {context['gt']}, not {given}"
     if error["type"] == "literal_error":
         *first, last = get_args(Settings.model_fields[name].annotation)
         return f"{name} must be {', '.join(first)} or {last}, not {given!r}"

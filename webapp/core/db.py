@@ -36,8 +36,11 @@ DB_UNAVAILABLE = (ConnectionFailure, ServerSelectionTimeoutError, AutoReconnect)
 # atomic, it holds nothing.
 WRITE_LOCK = threading.Lock()
 SHARED_WRITE_LOCK = "inbox:write-lock"
-# A holder that died frees the shared lock after this long; a writer waits at most as long.
+# A writer waits at most this long for the shared lock.
 SHARED_LOCK_TIMEOUT = 30.0
+# The shared lock's lease: a holder that died (kill -9) frees it after this long. A live holder renews it
+# every third of it for as long as its write lasts (a thread; a green one in the eventlet server).
+SHARED_LOCK_LEASE = 5.0
 SHARED_LOCK_POLL = 0.005  # seconds between tries while another process writes
 
 
@@ -61,18 +64,30 @@ def write_lock() -> Iterator[None]:
         if _policy.shared is None:
             yield
             return
-        lock = _policy.shared.lock(SHARED_WRITE_LOCK, timeout=SHARED_LOCK_TIMEOUT, sleep=SHARED_LOCK_POLL,
-                                   blocking_timeout=SHARED_LOCK_TIMEOUT)
+        # thread_local=False: the renewing thread uses this lock's token too (the lock is this call's own).
+        lock = _policy.shared.lock(SHARED_WRITE_LOCK, timeout=SHARED_LOCK_LEASE, sleep=SHARED_LOCK_POLL,
+                                   blocking_timeout=SHARED_LOCK_TIMEOUT, thread_local=False)
         try:
             if not lock.acquire():
                 raise WriteLockUnavailable(f"another process held the write lock for {SHARED_LOCK_TIMEOUT:.0f}s")
         except redis.RedisError as exc:
             raise WriteLockUnavailable(f"the write lock's Redis is unavailable: {exc}") from exc
+        held = threading.Event()
+        renewer = threading.Thread(target=_renew, args=(lock, held), daemon=True, name="write-lock-lease")
+        renewer.start()
         try:
             yield
         finally:
-            with suppress(redis.RedisError):  # expired (the write outlived the timeout), or Redis went away
+            held.set()
+            with suppress(redis.RedisError):  # expired (the write outlived the lease), or Redis went away
                 lock.release()
+
+
+def _renew(lock: Any, done: threading.Event) -> None:
+    """Keep the shared lock's lease while its write lasts."""
+    while not done.wait(SHARED_LOCK_LEASE / 3):
+        with suppress(redis.RedisError):  # lost (Redis away, or expired): the release says so
+            lock.reacquire()
 
 
 def share_write_lock(redis_url: str) -> None:

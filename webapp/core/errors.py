@@ -136,13 +136,23 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(PyMongoError)
     def database_error(exc: PyMongoError) -> Response:
+        """The envelope under /api (and for JSON clients); a page a person can read otherwise."""
         if isinstance(exc, DB_UNAVAILABLE):
             log.warning("database unavailable: %s", exc)
-            response = error_response(503, "The database is unavailable; nothing was stored. Try again.")
+            status, text = 503, "The database is unavailable; nothing was stored. Try again."
+            title = "The inbox cannot reach its database"
+        else:
+            log.exception("database error")
+            status, text, title = 500, MESSAGES[500], "Something went wrong"
+        if wants_json():
+            response = error_response(status, text)
+        else:
+            page = render_template("error.html", title=title,
+                                   text=f"{text} This page will work again once the database is back.")
+            response = current_app.response_class(page, status, mimetype="text/html")
+        if status == 503:
             response.headers["Retry-After"] = "5"
-            return response
-        log.exception("database error")
-        return error_response(500, MESSAGES[500])
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response | tuple[str, int]:

@@ -36,4 +36,8 @@ def init_socketio(app: Flask, async_mode: str, redis_url: str) -> None:
     # Always passed: SocketIO keeps init_app's options, and an app without Redis must not inherit
     # the previous app's manager (tests build many apps in one process).
     manager = RedisManager(redis_url, channel="flask-socketio", write_only=not serves) if redis_url else None
-    socketio.init_app(app, async_mode=async_mode if serves else "threading", client_manager=manager)
+    # WebSocket only (no long-polling): a client's whole session is one connection to one process, so
+    # several web processes behind a proxy need no sticky sessions. Program clients pass
+    # transports=["websocket"] (python-socketio) too.
+    socketio.init_app(app, async_mode=async_mode if serves else "threading", client_manager=manager,
+                      transports=["websocket"])

@@ -146,9 +146,49 @@ class AppWorker(SimpleWorker):
 def worker_command(burst: bool) -> None:
     """Run background jobs from Redis (REDIS_URL) until stopped."""
     queue = _jobs().redis_queue()
-    worker = AppWorker([queue], connection=queue.connection, app=current_app._get_current_object())  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    worker = AppWorker([queue], connection=queue.connection, app=app)
     click.echo(f"Worker {worker.name} runs jobs from queue {QUEUE_NAME!r}", err=True)
+    if not burst:
+        _start_periodic(app, queue.connection)
     worker.work(burst=burst, with_scheduler=True, logging_level=current_app.config.get("LOG_LEVEL", "INFO"))
+
+
+# --- periodic checks: run by every `flask worker`, each one by a single worker per period --------------------
+
+
+@dataclass
+class Periodic:
+    name: str
+    every: float  # seconds
+    func: JobFunction
+
+
+def every(app: Flask, name: str, seconds: float, func: JobFunction) -> None:
+    """Have the workers run `func()` (in the app's context) every `seconds` (0: never). Each period one
+    worker runs it (a Redis key taken with SET NX); a check that raises is logged and runs next period."""
+    if seconds > 0:
+        app.extensions.setdefault("periodic", []).append(Periodic(name, seconds, func))
+
+
+def _start_periodic(app: Flask, connection: Redis) -> None:
+    for check in app.extensions.get("periodic", []):
+        thread = threading.Thread(target=_run_periodic, args=(app, connection, check), name=f"periodic:{check.name}",
+                                  daemon=True)
+        thread.start()
+        log.info("worker runs %s every %ss", check.name, check.every)
+
+
+def _run_periodic(app: Flask, connection: Redis, check: Periodic) -> None:
+    stop = threading.Event()
+    while not stop.wait(check.every):
+        try:
+            if not connection.set(f"periodic:{check.name}", "1", nx=True, px=max(1, int(check.every * 900))):
+                continue  # another worker runs it this period
+            with app.app_context():
+                check.func()
+        except Exception:
+            log.exception("periodic check %s failed; it runs again in %ss", check.name, check.every)
 
 
 jobs_cli = AppGroup("jobs", help="Background jobs that failed on every try.")

@@ -50,7 +50,11 @@ TAGS = {
     "conversations": Tag(name="conversations", description="The inbox's conversation list."),
     "messages": Tag(name="messages", description="A conversation's messages, and sending."),
     "templates": Tag(name="templates", description="The approved message templates (synced from WhatsApp)."),
+    "analytics": Tag(name="analytics", description="The dashboard's figures for a period (from rollups)."),
     "webhook": Tag(name="webhook", description="Where WhatsApp (Meta) delivers messages and statuses."),
+    "team": Tag(name="team", description="Working together: canned replies (admins manage them)."),
+    "leads": Tag(name="leads", description="Leads captured from conversations, their stages, notes and export."),
+    "documents": Tag(name="documents", description="The images and PDFs customers sent, with the text read from them."),
 }
 
 # What each error status means, unless an operation says otherwise.

@@ -9,6 +9,8 @@ only `_id` equality, and MongoDB serves it from the primary key), using `$setOnI
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,7 +29,7 @@ from mongoengine import (
 )
 from mongoengine.queryset.visitor import Q
 from pymongo import ReturnDocument
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from ..core.clock import as_utc, iso, utcnow
 from ..core.db import write_lock
@@ -35,7 +37,25 @@ from ..whatsapp.events import STATUS_BY_RANK, STATUS_RANK
 from ..whatsapp.message_types import preview
 from .indexes import CHUNK, INDEX_DOCUMENTS, ContactConversations, RecentChunk, TimelineChunk
 
-DUPLICATE_KEY = 11000
+
+def fold(text: str | None) -> str:
+    """Text as search compares it: no accents, no case ("María" → "maria")."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def number_digits(query: str) -> str:
+    """The digits of a query typed as a phone number ("+91 99373-20320" → "919937320320"), else ""."""
+    if not re.fullmatch(r"[\d\s+().-]+", query):
+        return ""
+    return re.sub(r"\D", "", query)
+
+
+def text_filter(query: str, field: str = "search_text") -> Q:
+    """Messages whose text contains `query`, accents and case aside (older ones, stored before
+    `search_text` existed, by their body ignoring case)."""
+    return Q(**{field: Regex(re.escape(fold(query)))}) | Q(
+        **{field: None, "content__body": Regex(re.escape(query), "i")})
 
 
 def status_name(rank: int, direction: str) -> str | None:
@@ -60,6 +80,48 @@ class LastMessage(EmbeddedDocument):
     recipient = StringField(db_field="to")
 
 
+OPEN, PENDING, RESOLVED = "open", "pending", "resolved"
+CONVERSATION_STATUSES = (OPEN, PENDING, RESOLVED)  # pending: the AI is handling it
+
+# The conversation list's filters: mine and unassigned are the conversations still to work on (not resolved).
+LIST_FILTERS = ("mine", "unassigned", "all", "unread", "resolved")
+
+
+def list_filter(name: str, agent_email: str | None) -> Q | None:
+    """The query behind a list filter (None: every conversation). `mine` without an agent matches nothing."""
+    if name == "mine":
+        if not agent_email:
+            return Q(pk__in=[])
+        return Q(assignee=agent_email) & Q(status__ne=RESOLVED)
+    if name == "unassigned":
+        return Q(assignee=None) & Q(status__ne=RESOLVED)
+    if name == "unread":
+        return Q(unread_count__gt=0)
+    if name == "resolved":
+        return Q(status=RESOLVED)
+    return None
+
+
+def filters_matched(status: str | None, assignee: str | None, unread: int) -> set[str]:
+    """The list filters a conversation in this state shows under ("mine:<email>" for its assignee's Mine)."""
+    found = {"all"}
+    if status == RESOLVED:
+        found.add("resolved")
+    elif assignee:
+        found.add(f"mine:{assignee}")
+    else:
+        found.add("unassigned")
+    if unread:
+        found.add("unread")
+    return found
+
+
+def _stored_time(at: datetime) -> datetime:
+    """A time as the database keeps it (UTC, milliseconds), so comparing it with stored times is exact."""
+    utc = as_utc(at) or at
+    return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
+
+
 class Conversation(Document):
     """One per (business phone_number_id, contact wa_id); `_id` is `"<phone_number_id>:<wa_id>"`."""
 
@@ -71,12 +133,22 @@ class Conversation(Document):
     last_message = EmbeddedDocumentField(LastMessage)
     last_message_at = DateTimeField()
     unread_count = IntField(default=0, min_value=0)
+    # What the unread count is made of (see count_unread): the unread messages {"id", "at"}, a count
+    # from before they were listed, when it was last read, and the compare-and-set revision.
+    unread = ListField(DictField())
+    unread_legacy = IntField(default=0)
+    read_at = DateTimeField(null=True)
+    unread_rev = IntField(null=True)
     last_inbound_at = DateTimeField()
     # The latest message from the customer, {"at", "id"} (`$max`: the newest wins): what a read
     # receipt and the typing indicator name to WhatsApp.
     last_inbound = DictField(null=True)
     typing_sent_at = DateTimeField(null=True)  # the last typing indicator sent to WhatsApp
     created_at = DateTimeField(default=utcnow)
+    status = StringField(default=OPEN, choices=CONVERSATION_STATUSES)
+    assignee = StringField(null=True)  # the agent's email
+    status_changed_at = DateTimeField(null=True)
+    search_text = StringField(null=True)  # the contact's name folded (fold()): what search matches
     # The hot reads (webapp/inbox/indexes.py): the last bubble's number in the timeline, a count of
     # writes (the row's snapshot with the highest wins), and the recency chunk holding the row.
     seq = IntField(default=0)
@@ -108,17 +180,30 @@ class Conversation(Document):
         return cls.objects(pk=conversation_id).first()
 
     @classmethod
-    def recent(cls, *, limit: int, query: str = "", before: Conversation | None = None) -> list[Conversation]:
-        """Most recent first; `query` matches the contact's name or number; `before` pages on. Without a
-        query it reads the recency chunks (a few `_id` reads); a search evaluates the filter."""
-        if not query:
-            return cls._recent_rows(limit=limit, before=before)
+    def recent(cls, *, limit: int, query: str = "", before: Conversation | None = None,
+               only: Q | None = None, shown: Callable[[Conversation], bool] | None = None) -> list[Conversation]:
+        """Most recent first; `query` matches the contact's name (accents and case aside), number
+        (typed with + or spaces too) or the text of a message; `before` pages on; `only` narrows to a list
+        filter (see `list_filter`) and `shown` is the same filter on a row. Without a query it reads the
+        recency chunks (a few `_id` reads, `shown` applied to their rows); a search evaluates the filter."""
+        if not query and (only is None or shown is not None):
+            return cls._recent_rows(limit=limit, before=before, shown=shown)
         filters = Q(last_message_at__ne=None)
+        if only is not None:
+            filters &= only
         if query:
             # Regex objects with explicit flags: MongoEngine's icontains compiles a Python pattern,
             # which carries the `u` flag that FerretDB refuses.
             text = re.escape(query)
-            filters &= Q(contact_name=Regex(text, "i")) | Q(wa_id=Regex(text))
+            matches = (Q(search_text=Regex(re.escape(fold(query)))) | Q(contact_name=Regex(text, "i"))
+                       | Q(wa_id=Regex(text)))
+            digits = number_digits(query)
+            if digits:
+                matches |= Q(wa_id=Regex(re.escape(digits)))
+            with_text = Message.conversations_mentioning(query)
+            if with_text:
+                matches |= Q(id__in=with_text)
+            filters &= matches
         if before is not None and before.last_message_at is not None:
             filters &= Q(last_message_at__lt=before.last_message_at) | Q(
                 last_message_at=before.last_message_at, id__lt=before.id
@@ -126,7 +211,8 @@ class Conversation(Document):
         return list(cls.objects(filters).order_by("-last_message_at", "-id").limit(limit))
 
     @classmethod
-    def _recent_rows(cls, *, limit: int, before: Conversation | None) -> list[Conversation]:
+    def _recent_rows(cls, *, limit: int, before: Conversation | None,
+                     shown: Callable[[Conversation], bool] | None = None) -> list[Conversation]:
         """Read recency chunks from the newest (or the cursor's) down until `limit` rows are found. A
         chunk holds the conversations whose latest message came in while it was the newest, so rows
         are ordered across chunks except for a message that arrived long after its timestamp."""
@@ -138,7 +224,7 @@ class Conversation(Document):
         for _, docs in RecentChunk.rows(top):
             for doc in docs:
                 row = cls._from_son(doc)
-                if row.id in found or row.last_message_at is None:
+                if row.id in found or row.last_message_at is None or (shown is not None and not shown(row)):
                     continue
                 if cursor is not None and (as_utc(row.last_message_at), row.id) >= (as_utc(cursor[0]), cursor[1]):
                     continue
@@ -148,74 +234,54 @@ class Conversation(Document):
         rows = sorted(found.values(), key=lambda c: (as_utc(c.last_message_at), c.id), reverse=True)
         return rows[:limit]
 
+    @classmethod
+    def unread_counts(cls) -> dict[str, int]:
+        """Unread messages per contact (the tab title's total): one scan of the conversations, made
+        when a page loads or reconnects; pushed row updates keep the page's copy current."""
+        counts: dict[str, int] = {}
+        for c in cls.objects(unread_count__gt=0).only("wa_id", "unread_count"):
+            counts[c.wa_id] = counts.get(c.wa_id, 0) + (c.unread_count or 0)
+        return counts
+
     # --- writes (each one atomic, addressed by _id) -------------------------------------------
 
     @classmethod
-    def record_message(
-        cls, message: Message, contact_name: str | None, business_number: str, *, count: bool = True
-    ) -> None:
-        """Fold a newly stored message into its conversation (see record_messages). With `count=False`
-        (a message delivered again) only the idempotent part is done."""
-        cls.record_messages([message], contact_name, business_number, count=count)
-
-    @classmethod
-    def reserve_seq(cls, message: Message, count: int) -> tuple[int, dict[str, Any] | None]:
-        """Numbers for `count` bubbles about to be stored: the last of them (the first is last - count + 1)
-        and the conversation's summary (its latest message so far). A number whose message turns out
-        to be stored already is simply never used."""
-        after = cls._get_collection().find_one_and_update(
-            {"_id": message.conversation_id},
-            {"$inc": {"seq": count}, "$setOnInsert": cls._created(message)},
-            upsert=True, return_document=ReturnDocument.AFTER)
-        return int(after["seq"]), after.get("last_message")
-
-    @staticmethod
-    def _created(message: Message) -> dict[str, Any]:
-        return {"phone_number_id": message.phone_number_id, "wa_id": message.wa_id, "created_at": utcnow()}
-
-    @classmethod
-    def record_messages(
-        cls, messages: list[Message], contact_name: str | None, business_number: str, *, count: bool = True
-    ) -> None:
-        """Fold newly stored messages of one conversation, in arrival order, into it in one atomic
-        upsert: create it, count them, and replace the summary only if the newest of them is at least
-        as new (webhooks come out of order; `$max` on the summary compares its leading timestamp, then
-        arrival time). Then the conversation's row in the list and, for a bubble without its number in
-        the timeline (a delivery again repairs one whose first delivery failed before this point), its
-        place there."""
-        first = messages[0]
-        newest = max(messages, key=lambda m: (as_utc(m.timestamp), as_utc(m.received_at), m.id))
+    def record_message(cls, message: Message, contact_name: str | None, business_number: str) -> None:
+        """Fold a stored message into its conversation in one atomic upsert: create it, and replace the
+        summary only if this message is at least as new (webhooks come out of order; `$max` on the
+        summary compares its leading timestamp, then arrival time). Idempotent: a message delivered
+        again does it again harmlessly. Counting it unread is `count_unread` (also idempotent).
+        Then the conversation's row in the list and, for a bubble without its number in the timeline
+        (a delivery again repairs one whose first delivery failed before this point), its place there."""
         update: dict[str, Any] = {
-            "$setOnInsert": cls._created(first),
+            "$setOnInsert": cls._created(message),
             "$set": {"business_number": business_number},
-            "$max": {"last_message": newest.summary_son(), "last_message_at": newest.timestamp},
+            "$max": {"last_message": message.summary_son(), "last_message_at": message.timestamp},
             "$inc": {"rev": 1},
         }
         if contact_name:
             update["$set"]["contact_name"] = contact_name
-        inbound = [m for m in messages if m.direction == "inbound"]
-        if inbound:
-            latest = max(inbound, key=lambda m: (as_utc(m.timestamp), m.id))
-            update["$max"]["last_inbound_at"] = latest.timestamp
-            update["$max"]["last_inbound"] = SON([("at", latest.timestamp), ("id", latest.id)])
-        if count:
-            answered = [i for i, m in enumerate(messages) if m.direction == "outbound" and m.sent_by_app]
-            if answered:  # the agent is in the chat and answering: read, as on WhatsApp, up to then
-                update["$set"]["unread_count"] = sum(m.direction == "inbound" for m in messages[answered[-1]:])
-            elif inbound:
-                update["$inc"]["unread_count"] = len(inbound)
-        unplaced = [m for m in messages if m.seq is None and m.type != "reaction"]
+            update["$set"]["search_text"] = fold(contact_name)
+        if message.direction == "inbound":
+            update["$max"]["last_inbound_at"] = message.timestamp
+            update["$max"]["last_inbound"] = SON([("at", message.timestamp), ("id", message.id)])
+        unplaced = message.seq is None and message.type != "reaction"
         if unplaced:
-            update["$inc"]["seq"] = len(unplaced)
-        else:  # placed already: the counter at least covers them (a conversation written again)
-            update["$max"]["seq"] = max(m.seq or 0 for m in messages)
-        after = cls._get_collection().find_one_and_update({"_id": first.conversation_id}, update, upsert=True,
-                                                          return_document=ReturnDocument.AFTER)
-        if after.get("row_chunk") is None:  # a new conversation (or one from before the list's chunks)
-            ContactConversations.add(first.wa_id, first.conversation_id)
-        for number, message in enumerate(unplaced, start=int(after["seq"]) - len(unplaced) + 1):
-            message.seq = Message.place(message.id, number)
-        cls._put_row(after, moved=(after.get("last_message") or {}).get("id") in {m.id for m in messages})
+            update["$inc"]["seq"] = 1
+        elif message.seq is not None:  # placed already: the counter at least covers it (written again)
+            update["$max"]["seq"] = message.seq
+        collection = cls._get_collection()
+        before = collection.find_one_and_update({"_id": message.conversation_id}, update, upsert=True)
+        after = collection.find_one({"_id": message.conversation_id})
+        if before is None or after.get("row_chunk") is None:  # new (or from before the list's chunks)
+            ContactConversations.add(message.wa_id, message.conversation_id)
+        if unplaced:
+            message.seq = Message.place(message.id, int(after["seq"]), below=(before or {}).get("last_message"))
+        cls._put_row(after, moved=(after.get("last_message") or {}).get("id") == message.id)
+
+    @staticmethod
+    def _created(message: Message) -> dict[str, Any]:
+        return {"phone_number_id": message.phone_number_id, "wa_id": message.wa_id, "created_at": utcnow()}
 
     @classmethod
     def _put_row(cls, after: dict[str, Any] | None, *, moved: bool = False) -> None:
@@ -235,6 +301,75 @@ class Conversation(Document):
         return after is not None
 
     @classmethod
+    def _refresh_row(cls, conversation_id: str) -> None:
+        """After a write that bumped `rev`: the conversation's row as it is now."""
+        cls._put_row(cls._get_collection().find_one({"_id": conversation_id}))
+
+    # --- the unread count: exact whatever fails in between ------------------------------------
+    # A message is unread when it is inbound and arrived (`received_at`) after the conversation was
+    # last read (`read_at`: an agent opened it, or the app sent a reply). `unread` lists the unread
+    # messages ({"id", "at"}), `unread_count` is its length (plus `unread_legacy`, a count kept from
+    # before the list existed, cleared by the next read), so counting a message twice counts it once:
+    # a delivery that failed between storing a message and counting it is repaired by WhatsApp's
+    # retry or a replay. Each change is a compare-and-set on `unread_rev`, so it is atomic on MongoDB
+    # and on FerretDB alike.
+
+    @classmethod
+    def count_unread(cls, message: Message) -> bool:
+        """Count an inbound message unread unless it is counted already or was read; whether it was."""
+        at = _stored_time(message.received_at)
+
+        def change(entries: list[dict[str, Any]], read_at: datetime | None) -> tuple[list[dict[str, Any]],
+                                                                                     datetime | None] | None:
+            if (read_at is not None and at <= read_at) or any(e.get("id") == message.id for e in entries):
+                return None
+            return [*entries, {"id": message.id, "at": at}], read_at
+
+        return cls._change_unread(message.conversation_id, change)
+
+    @classmethod
+    def read_up_to(cls, conversation_id: str, at: datetime) -> bool:
+        """Everything that arrived up to `at` is read; whether the unread count changed."""
+        at = _stored_time(at)
+
+        def change(entries: list[dict[str, Any]], read_at: datetime | None) -> tuple[list[dict[str, Any]],
+                                                                                     datetime | None] | None:
+            if read_at is not None and read_at >= at:
+                return None
+            return [e for e in entries if as_utc(e.get("at")) > at], at
+
+        return cls._change_unread(conversation_id, change)
+
+    @classmethod
+    def _change_unread(cls, conversation_id: str, change: Any) -> bool:
+        collection = cls._get_collection()
+        for _ in range(100):
+            doc = collection.find_one({"_id": conversation_id})
+            if doc is None:
+                return False
+            legacy = int(doc.get("unread_legacy", doc.get("unread_count") or 0) if "unread" not in doc
+                         else doc.get("unread_legacy") or 0)
+            entries = list(doc.get("unread") or [])
+            before = len(entries) + legacy
+            changed = change(entries, as_utc(doc.get("read_at")))
+            if changed is None:
+                return False
+            entries, read_at = changed
+            if read_at is not None and read_at != as_utc(doc.get("read_at")):
+                legacy = 0  # a read clears what was counted before the list existed
+            after = collection.find_one_and_update(
+                {"_id": conversation_id, "unread_rev": doc.get("unread_rev")},
+                {"$set": {"unread": entries, "unread_legacy": legacy, "unread_count": len(entries) + legacy,
+                          "read_at": read_at},
+                 "$inc": {"unread_rev": 1, "rev": 1}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if after is not None:
+                cls._put_row(after)
+                return len(entries) + legacy != before
+        raise RuntimeError(f"conversation {conversation_id} kept changing while its unread count was updated")
+
+    @classmethod
     def raise_summary_status(cls, conversation_id: str, wamid: str, rank: int) -> bool:
         """Move the summary's tick forward when `wamid` is still the latest message."""
         return cls._update_row(
@@ -252,17 +387,43 @@ class Conversation(Document):
     @classmethod
     def note_typing(cls, conversation_id: str, at: datetime, every: timedelta) -> bool:
         """Record that the agent types now; True when no indicator went out in the last `every` (send one)."""
-        before = cls._get_collection().find_one_and_update({"_id": conversation_id},
-                                                           {"$max": {"typing_sent_at": at}})
-        if before is None:
-            return False
+        with write_lock():  # FerretDB rewrites the whole document: unlocked, it could undo an unread count
+            before = cls._get_collection().find_one_and_update({"_id": conversation_id},
+                                                               {"$max": {"typing_sent_at": at}, "$inc": {"rev": 1}})
+            if before is None:
+                return False
+            cls._refresh_row(conversation_id)
         last = as_utc(before.get("typing_sent_at"))
         return last is None or at - last >= every
 
     @classmethod
+    def change_state(cls, conversation_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        """Set status and/or assignee; the stored document as it was before, or None when there is none.
+        Callers hold the write lock (FerretDB's updates are read-modify-write)."""
+        before = cls._get_collection().find_one_and_update({"_id": conversation_id},
+                                                           {"$set": changes, "$inc": {"rev": 1}})
+        if before is not None:
+            cls._refresh_row(conversation_id)
+        return before
+
+    @classmethod
+    def note_status_change(cls, conversation_id: str, at: datetime) -> None:
+        cls._update_row({"_id": conversation_id}, {"$set": {"status_changed_at": at}})
+
+    @classmethod
+    def reopen(cls, conversation_id: str, at: datetime, *, arrived: datetime | None = None) -> bool:
+        """A resolved conversation back to open (the customer wrote again; with `arrived`, only when that
+        message arrived after it was resolved)."""
+        query: dict[str, Any] = {"_id": conversation_id, "status": RESOLVED}
+        if arrived is not None:
+            query["$or"] = [{"status_changed_at": None}, {"status_changed_at": {"$lt": arrived}}]
+        return cls._update_row(query, {"$set": {"status": OPEN, "status_changed_at": at}})
+
+    @classmethod
     def mark_read(cls, conversation_id: str) -> bool:
+        """An agent read the conversation now; whether its unread count changed."""
         with write_lock():
-            return cls._update_row({"_id": conversation_id, "unread_count": {"$ne": 0}}, {"$set": {"unread_count": 0}})
+            return cls.read_up_to(conversation_id, utcnow())
 
 
 class Message(Document):
@@ -295,6 +456,10 @@ class Message(Document):
     # count of writes: the timeline's snapshot with the highest wins.
     seq = IntField(null=True)
     rev = IntField(default=0)
+    # The text read from a received image or PDF (webapp.ocr): status pending|done|failed, text, language,
+    # pages, method (text layer, ocr or both), key (the file read), error, at. None: not read.
+    text_extract = DictField(null=True, default=None)
+    search_text = StringField(null=True)  # the text folded (fold()): what search matches
 
     meta = {
         "collection": "messages",
@@ -319,6 +484,18 @@ class Message(Document):
         newest_first = [cls._from_son(doc) for doc in TimelineChunk.page(conversation_id, top, limit + 1, cursor)]
         has_more = len(newest_first) > limit
         return list(reversed(newest_first[:limit])), has_more
+
+    @classmethod
+    def conversations_mentioning(cls, query: str, limit: int = 1000) -> list[str]:
+        """The conversations with a message whose text contains `query` (one scan of the messages)."""
+        found = cls.objects(text_filter(query) & Q(type__ne="reaction")).only("conversation_id").limit(limit * 10)
+        return list(dict.fromkeys(m.conversation_id for m in found))[:limit]
+
+    @classmethod
+    def search(cls, conversation_id: str, query: str, limit: int = 50) -> list[Message]:
+        """A conversation's messages whose text contains `query`, newest first."""
+        filters = Q(conversation_id=conversation_id) & Q(type__ne="reaction") & text_filter(query)
+        return list(cls.objects(filters).order_by("-timestamp", "-received_at").limit(limit))
 
     # --- derived ------------------------------------------------------------------------------
 
@@ -364,6 +541,8 @@ class Message(Document):
         """Store this message unless its wamid is already stored. True when this call stored it."""
         doc = self.to_mongo().to_dict()
         doc.pop("_id")
+        if self.type != "reaction":
+            doc["search_text"] = fold(self.preview)
         try:
             result = self._get_collection().update_one({"_id": self.id}, {"$setOnInsert": doc}, upsert=True)
         except DuplicateKeyError:  # a concurrent delivery of the same message won the insert
@@ -371,32 +550,14 @@ class Message(Document):
         return result.upserted_id is not None
 
     @classmethod
-    def insert_new(cls, messages: list[Message], latest: dict[str, dict[str, Any] | None]) -> set[str]:
-        """Store those of `messages` whose wamid is not stored yet, in one round trip, and put the
-        bubbles among them in their timeline (their `seq` reserved before; `latest`: each conversation's
-        summary before them). The ids this call stored."""
-        docs = [m.to_mongo().to_dict() for m in messages]
-        try:
-            cls._get_collection().insert_many(docs, ordered=False)
-            refused: set[int] = set()
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors") or []
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            refused = {int(e["index"]) for e in errors}
-        stored = [doc for i, doc in enumerate(docs) if i not in refused]
-        for conversation_id, summary in latest.items():
-            TimelineChunk.put_many([doc for doc in stored if doc["conversation_id"] == conversation_id], summary)
-        return {doc["_id"] for doc in stored}
-
-    @classmethod
-    def place(cls, message_id: str, seq: int) -> int:
-        """Give a stored bubble its number in the timeline and put it there."""
+    def place(cls, message_id: str, seq: int, below: dict[str, Any] | None = None) -> int:
+        """Give a stored bubble its number in the timeline and put it there (`below`: the conversation's
+        latest message before it, for a chunk it begins)."""
         after = cls._get_collection().find_one_and_update({"_id": message_id}, {"$set": {"seq": seq},
                                                                                 "$inc": {"rev": 1}},
                                                           return_document=ReturnDocument.AFTER)
         if after is not None:
-            TimelineChunk.put(after)
+            TimelineChunk.put_many([after], below)
         return seq
 
     @classmethod
@@ -469,6 +630,16 @@ class Message(Document):
                 TimelineChunk.put(after)
         return int(((after or {}).get("media") or {}).get("tries") or 0)
 
+    @classmethod
+    def set_text_extract(cls, message_id: str, record: dict[str, Any]) -> bool:
+        """Replace the text read from the message's file (webapp.ocr); False when there is no such message."""
+        with write_lock():
+            after = cls._get_collection().find_one_and_update({"_id": message_id},
+                                                              {"$set": {"text_extract": record}, "$inc": {"rev": 1}},
+                                                              return_document=ReturnDocument.AFTER)
+            if after is not None:
+                TimelineChunk.put(after)
+        return after is not None
 
     @classmethod
     def named(cls, wamid: str, *fields: str) -> Message | None:
@@ -528,6 +699,7 @@ class PendingUpdate(Document):
     statuses = ListField(DictField())
     reactions = ListField(DictField())
     created_at = DateTimeField(default=utcnow)
+    rev = IntField(null=True)  # one more for each update added: `done` deletes only what was seen
 
     meta = {"collection": "pending_updates"}
 
@@ -535,23 +707,21 @@ class PendingUpdate(Document):
     def add(cls, wamid: str, *, status: dict[str, Any] | None = None, reaction: dict[str, Any] | None = None) -> None:
         push = {"statuses": status} if status is not None else {"reactions": reaction}
         cls._get_collection().update_one(
-            {"_id": wamid}, {"$push": push, "$setOnInsert": {"created_at": utcnow()}}, upsert=True
+            {"_id": wamid}, {"$push": push, "$inc": {"rev": 1}, "$setOnInsert": {"created_at": utcnow()}},
+            upsert=True,
         )
 
     @classmethod
-    def waiting(cls, wamids: list[str]) -> list[str]:
-        """Which of `wamids` have updates waiting: one query (this collection stays small: an update
-        waits only until its message arrives)."""
-        if len(wamids) == 1:
-            return [wamids[0]] if cls._get_collection().find_one({"_id": wamids[0]}, {"_id": 1}) else []
-        found = {doc["_id"] for doc in cls._get_collection().find({"_id": {"$in": wamids}}, {"_id": 1})}
-        return [wamid for wamid in wamids if wamid in found]
-
-    @classmethod
-    def take(cls, wamid: str) -> PendingUpdate | None:
-        """Remove and return what waits for `wamid`; whoever takes it applies it."""
-        doc = cls._get_collection().find_one_and_delete({"_id": wamid})
+    def peek(cls, wamid: str) -> PendingUpdate | None:
+        """What waits for `wamid`, left in place until `done`: if applying it fails half-way, the next
+        delivery of the message (or a replay) applies it again (applying is idempotent)."""
+        doc = cls._get_collection().find_one({"_id": wamid})
         return cls._from_son(doc) if doc else None
+
+    def done(self) -> bool:
+        """Delete what was applied; False when more came meanwhile (apply again, then try again)."""
+        result = self._get_collection().delete_one({"_id": self.id, "rev": self.rev})
+        return result.deleted_count > 0
 
 
 DOCUMENTS: tuple[type[Document], ...] = (Conversation, Message, PendingUpdate, WamidAlias, *INDEX_DOCUMENTS)

@@ -6,6 +6,7 @@ lookup), so an event published late or twice still shows the latest truth."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -44,4 +45,19 @@ class ConversationChanged:
     conversation_id: str
 
 
-InboxEvent = MessageStored | MessageStatusChanged | ReactionsChanged | MessageMediaChanged | ConversationChanged
+@dataclass(frozen=True)
+class ConversationStateChanged:
+    """A conversation's status (open, pending = the AI is handling it, resolved) or assignee changed.
+    `by` is who changed it: an agent's email, "token:<name>", "ai", or "customer" (a message reopened it)."""
+
+    conversation_id: str
+    status: str
+    previous_status: str
+    assignee: str | None
+    previous_assignee: str | None
+    by: str
+    at: datetime
+
+
+InboxEvent = (MessageStored | MessageStatusChanged | ReactionsChanged | MessageMediaChanged | ConversationChanged
+              | ConversationStateChanged)

@@ -9,7 +9,7 @@ from typing import Any
 from .. import graph
 from ..core import bus, jobs
 from ..core.errors import Invalid, NotFound
-from . import tasks
+from . import documents, tasks
 from .documents import Conversation, Message
 from .events import ConversationChanged
 
@@ -39,14 +39,30 @@ def get_conversation(wa_id: str, phone_number_id: str | None = None) -> Conversa
     return conversation
 
 
-def conversations(*, limit: int, query: str = "", before_wa_id: str | None = None) -> tuple[list[Conversation], bool]:
+def conversations(*, limit: int, query: str = "", before_wa_id: str | None = None, list_filter: str = "all",
+                  agent_email: str | None = None) -> tuple[list[Conversation], bool]:
+    """A page of the list, most recent first: `list_filter` is one of documents.LIST_FILTERS (`mine` is
+    `agent_email`'s)."""
     before = None
     if before_wa_id:
         before = Conversation.for_wa_id(before_wa_id)
         if before is None:
             raise Invalid("Invalid paging cursor.", {"before": f"no conversation with {before_wa_id}"})
-    rows = Conversation.recent(limit=limit + 1, query=query, before=before)
+    wanted = f"mine:{agent_email}" if list_filter == "mine" else list_filter
+    rows = Conversation.recent(limit=limit + 1, query=query, before=before,
+                               only=documents.list_filter(list_filter, agent_email),
+                               shown=lambda c: wanted in documents.filters_matched(c.status, c.assignee,
+                                                                                  c.unread_count or 0))
     return rows[:limit], len(rows) > limit
+
+
+def search_messages(conversation: Conversation, query: str, limit: int = 50) -> list[Message]:
+    """A conversation's messages whose text contains `query`, accents and case aside, newest first."""
+    return Message.search(conversation.id, query, limit)
+
+
+def unread_counts() -> dict[str, int]:
+    return Conversation.unread_counts()
 
 
 def message_page(conversation: Conversation, *, limit: int = DEFAULT_PAGE, before_id: str | None = None) -> MessagePage:

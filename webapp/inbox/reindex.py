@@ -10,8 +10,6 @@ from datetime import datetime
 from typing import Any
 
 import click
-from flask import Flask
-from flask.cli import AppGroup
 
 from ..core.clock import as_utc
 from .documents import Conversation, Message
@@ -63,13 +61,8 @@ def rebuild() -> tuple[int, int]:
     return count, len(seqs)
 
 
-def register(app: Flask) -> None:
-    group = AppGroup("inbox", help="The inbox's stored conversations and messages.")
-
-    @group.command("reindex")
-    def reindex_command() -> None:
-        """Build the timeline and conversation-list documents from the stored messages (app stopped)."""
-        conversations, messages = rebuild()
-        click.echo(f"{conversations} conversation(s), {messages} message(s) indexed")
-
-    app.cli.add_command(group)
+@click.command("reindex")
+def reindex_command() -> None:
+    """Build the timeline and conversation-list documents from the stored messages (app stopped)."""
+    conversations, messages = rebuild()
+    click.echo(f"{conversations} conversation(s), {messages} message(s) indexed")

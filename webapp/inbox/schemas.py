@@ -21,6 +21,7 @@ RAVI = "919937320320"  # the example contact in the README and the demo inbox
 
 Status = Literal[tuple(STATUS_RANK)]  # type: ignore[valid-type]  # pending, sent, failed, delivered, read
 Direction = Literal["inbound", "outbound"]
+ConversationStatus = Literal["open", "pending", "resolved"]
 IsoTime = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time",
                                          "description": "ISO-8601, UTC (`Z`)."})]
 TICK = ("The delivery tick of a message the business sent; `null` for a message received without a status.")
@@ -114,6 +115,9 @@ class Message(Shape):
                          description="The content, when it is not under the type's name.")
     errors: list[dict[str, Any]] | None = Field(None, exclude_if=lambda value: value is None,
                                                 description="WhatsApp's errors on a received message.")
+    extracted_text: str | None = Field(None, alias="extractedText", exclude_if=lambda value: value is None,
+                                       description="The text read from a received image or PDF (its text layer, "
+                                                   "or OCR), once read; absent before, or when there is none.")
 
     FIXED: ClassVar[frozenset[str]] = frozenset()  # the keys every message has (set below)
 
@@ -144,6 +148,9 @@ class Message(Shape):
             item[message.type if named else "content"] = message.content
         if message.errors:
             item["errors"] = message.errors
+        extract = message.text_extract or {}
+        if extract.get("status") == "done" and str(extract.get("text") or "").strip():
+            item["extractedText"] = extract["text"]
         return cls.model_validate(item)
 
 
@@ -168,6 +175,10 @@ class Conversation(Shape):
     unread_count: int = Field(alias="unreadCount", ge=0)
     last_message_at: IsoTime | None = Field(alias="lastMessageAt")
     phone_number_id: str = Field(alias="phoneNumberId", description="The business number's id the contact wrote to.")
+    conversation_status: ConversationStatus = Field(
+        alias="conversationStatus",
+        description="open, pending (the AI is handling it) or resolved; `status` is the latest message's tick.")
+    assignee: str | None = Field(description="The email of the agent it is assigned to.")
 
     @classmethod
     def of(cls, conversation: documents.Conversation) -> Conversation:
@@ -187,6 +198,8 @@ class Conversation(Shape):
             unread_count=conversation.unread_count,
             last_message_at=iso(conversation.last_message_at),
             phone_number_id=conversation.phone_number_id,
+            conversation_status=conversation.status or documents.OPEN,
+            assignee=conversation.assignee,
         )
 
 
@@ -194,7 +207,8 @@ class Conversation(Shape):
 
 SearchText = text(required=False, max_length=100)
 MessageCursor = text(required=False, max_length=256)
-SEARCH = "Only conversations whose contact name (any case) or number contains this text."
+SEARCH = ("Only conversations whose contact name (any case or accents), number (digits, also typed with + or "
+          "spaces) or a message's text contains this text.")
 MESSAGE_CURSOR = "Paging cursor: the `meta.before` of the previous page (a message id)."
 CONVERSATION_CURSOR = "Paging cursor: the `meta.before` of the previous page (a contact's wa_id)."
 

@@ -3,23 +3,38 @@ summaries. Every way a message or status enters the system ends here (webhooks, 
 demo, messages sent from the app), and then the event bus hears what changed.
 
 Each write is one atomic update addressed by `_id`; applying the same events again, in any order,
-converges on the same state.
+converges on the same state, and so does applying them again after a failure anywhere in between
+(every step is idempotent and runs again on a duplicate: the conversation's summary, its unread
+count, a status's tick on the row, a reaction, the updates waiting for a message).
+
+`apply_each` (the webhook's path) applies each event on its own: one that fails is recorded in the
+report with its reason and the others are still applied; only the database going away stops it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from ..core import bus
+from ..core import bus, storable
 from ..core.clock import utcnow
-from ..core.db import write_lock
+from ..core.db import DB_UNAVAILABLE, write_lock
 from ..whatsapp.events import STATUS_RANK, Business, Event, MessageEvent, ReactionEvent, StatusEvent
 from ..whatsapp.parse import parse_timestamp
-from .documents import Conversation, Message, PendingUpdate, WamidAlias
-from .events import ConversationChanged, InboxEvent, MessageStatusChanged, MessageStored, ReactionsChanged
+from .documents import CONVERSATION_STATUSES, OPEN, RESOLVED, Conversation, Message, PendingUpdate, WamidAlias
+from .events import (
+    ConversationChanged,
+    ConversationStateChanged,
+    InboxEvent,
+    MessageStatusChanged,
+    MessageStored,
+    ReactionsChanged,
+)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -30,6 +45,7 @@ class Changes:
     statuses: set[str] = field(default_factory=set)
     reactions: set[str] = field(default_factory=set)
     conversations: set[str] = field(default_factory=set)
+    states: list[ConversationStateChanged] = field(default_factory=list)
 
     def merge(self, other: Changes) -> None:
         for message_id, conversation_id in other.new_messages.items():
@@ -37,6 +53,7 @@ class Changes:
         self.statuses |= other.statuses
         self.reactions |= other.reactions
         self.conversations |= other.conversations
+        self.states.extend(other.states)
 
     def events(self) -> Iterator[InboxEvent]:
         """New messages first (a new message already shows its status), then status moves,
@@ -49,6 +66,24 @@ class Changes:
             yield ReactionsChanged(message_id)
         for conversation_id in sorted(self.conversations):
             yield ConversationChanged(conversation_id)
+        yield from self.states
+
+
+class Unstorable(ValueError):
+    """An event holds content the database refuses (core.storable; the webhook's parser refuses the same)."""
+
+
+@dataclass
+class EventFailure:
+    """One event of a batch that could not be applied, and why."""
+
+    index: int  # its place in the batch (the parser's order), so a replay applies just it
+    id: str  # the message, reaction or status's wamid
+    kind: str  # message | reaction | status
+    error: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "id": self.id, "kind": self.kind, "error": self.error}
 
 
 @dataclass
@@ -64,9 +99,11 @@ class Report:
     reactions_deferred: int = 0
     ignored: list[str] = field(default_factory=list)
     changes: Changes = field(default_factory=Changes)
+    failures: list[EventFailure] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "failures": [f.as_dict() for f in self.failures],
             "stored": self.stored,
             "duplicates": self.duplicates,
             "statusesApplied": self.statuses_applied,
@@ -83,6 +120,7 @@ class Report:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.ignored.extend(other.ignored)
         self.changes.merge(other.changes)
+        self.failures.extend(other.failures)
 
 
 def publish(report: Report) -> None:
@@ -91,81 +129,72 @@ def publish(report: Report) -> None:
 
 
 def apply_events(events: Iterable[Event]) -> Report:
+    """Apply events in order; the first failure stops it and is raised (callers that retry as a whole:
+    jobs, the demo). Safe to run again after any failure."""
     report = Report()
     with write_lock():  # see core.db.WRITE_LOCK: FerretDB's updates are not atomic
-        run: list[MessageEvent] = []  # consecutive messages are stored together (in order)
         for event in events:
-            if isinstance(event, MessageEvent):
-                run.append(event)
-                continue
-            if run:
-                _apply_messages(run, report)
-                run = []
-            match event:
-                case ReactionEvent():
-                    _apply_reaction(event, report)
-                case StatusEvent():
-                    _apply_status(event, report)
-        if run:
-            _apply_messages(run, report)
+            _apply(event, report)
     return report
 
 
-def _apply_messages(events: list[MessageEvent], report: Report) -> None:
-    """Store messages in a few round trips whatever their number: their timeline numbers reserved per
-    conversation, one insert of those not stored yet, one conversation update per conversation, one
-    look for updates waiting for them. Each message keeps every guarantee of storing it alone."""
-    batch: dict[str, tuple[MessageEvent, Message]] = {}
-    repeated: list[MessageEvent] = []
-    # Arrival times a millisecond apart (what the database keeps), so arrival orders a body's messages.
-    now = utcnow()
-    arrival = now.replace(microsecond=now.microsecond // 1000 * 1000)
-    for event in events:
-        if event.wamid in batch:
-            repeated.append(event)
-        else:
-            batch[event.wamid] = (event, _message(event, arrival + timedelta(milliseconds=len(batch))))
-    by_conversation: dict[str, list[tuple[MessageEvent, Message]]] = {}
-    for event, message in batch.values():
-        by_conversation.setdefault(message.conversation_id, []).append((event, message))
-    latest: dict[str, dict[str, Any] | None] = {}
-    for conversation_id, items in by_conversation.items():
-        last, latest[conversation_id] = Conversation.reserve_seq(items[0][1], len(items))
-        for number, (_, message) in enumerate(items, start=last - len(items) + 1):
-            message.seq = number
-    stored = Message.insert_new([message for _, message in batch.values()], latest)
-    for conversation_id, items in by_conversation.items():
-        new = [(event, message) for event, message in items if message.id in stored]
-        if new:
-            report.stored += len(new)
-            names = [event.contact_name for event, _ in new if event.contact_name]
-            Conversation.record_messages([message for _, message in new], names[-1] if names else None,
-                                         new[0][0].business.display_number)
-            for _, message in new:
-                report.changes.new_messages[message.id] = conversation_id
-            report.changes.conversations.add(conversation_id)
-        for event, message in items:
-            if message.id not in stored:
-                _repair(event, report)
-    for event in repeated:
-        _repair(event, report)
-    for wamid in PendingUpdate.waiting(list(batch)):
-        _apply_pending(wamid, report)
+def apply_each(events: list[Event], only: set[int] | None = None) -> Report:
+    """Apply each event on its own (those whose index is in `only`, when given): one that fails is
+    recorded in `report.failures` with its reason, and the rest are still applied. The database going
+    away (DB_UNAVAILABLE) is raised: nothing more can be applied, and everything can be again later."""
+    report = Report()
+    with write_lock():
+        for index, event in enumerate(events):
+            if only is not None and index not in only:
+                continue
+            try:
+                _apply(event, report)
+            except DB_UNAVAILABLE:
+                raise
+            except Exception as exc:  # a bug, or content the database refuses: this event only
+                log.exception("applying %s %s failed", _kind(event), event.wamid)
+                report.failures.append(EventFailure(index, event.wamid, _kind(event),
+                                                    safe_text(f"{type(exc).__name__}: {exc}")))
+    return report
 
 
-def _repair(event: MessageEvent, report: Report) -> None:
-    """A message stored already. Fold it in again, uncounted: when a delivery failed between storing the
-    message and updating its conversation (or its timeline), WhatsApp's retry is a duplicate and must
-    repair it."""
-    report.duplicates += 1
-    stored = Message.objects(pk=event.wamid).first()
-    if stored is not None:
-        Message.refresh(stored.id)
-        Conversation.record_message(stored, event.contact_name, event.business.display_number, count=False)
+def safe_text(text: str, limit: int = 500) -> str:
+    """An error's text as it can be stored: valid Unicode, not too long."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")[:limit]
 
 
-def _message(event: MessageEvent, received_at: datetime) -> Message:
-    return Message(
+def _kind(event: Event) -> str:
+    return {MessageEvent: "message", ReactionEvent: "reaction", StatusEvent: "status"}[type(event)]
+
+
+def check_storable(event: Event) -> None:
+    """The processing-time check of what the parser already refused up front (the same function)."""
+    parts: dict[str, Any] = {}
+    match event:
+        case MessageEvent():
+            parts = {"content": event.content, "context": event.context, "errors": event.errors,
+                     "media": event.media}
+        case StatusEvent():
+            parts = {"errors": event.errors}
+    for name, value in parts.items():
+        problems = storable.problems(value, name, stored=True)
+        if problems:
+            raise Unstorable("; ".join(f"{where} {problem}" for where, problem in problems.items()))
+
+
+def _apply(event: Event, report: Report) -> None:
+    check_storable(event)
+    match event:
+        case MessageEvent():
+            _apply_message(event, report)
+        case ReactionEvent():
+            _apply_reaction(event, report)
+        case StatusEvent():
+            _apply_status(event, report)
+
+
+def _apply_message(event: MessageEvent, report: Report) -> None:
+    message = Message(
         id=event.wamid,
         conversation_id=event.conversation_id,
         phone_number_id=event.business.phone_number_id,
@@ -178,7 +207,7 @@ def _message(event: MessageEvent, received_at: datetime) -> Message:
         context=event.context,
         errors=event.errors,
         timestamp=event.timestamp,
-        received_at=received_at,
+        received_at=utcnow(),
         # A message the business sent has left for WhatsApp (at least `sent`), unless this app is
         # about to send it (`pending`: the clock tick).
         status_rank=STATUS_RANK["sent"] if event.direction == "outbound" and not event.awaiting_send else 0,
@@ -186,12 +215,44 @@ def _message(event: MessageEvent, received_at: datetime) -> Message:
         sent_by_app=event.sent_by,
         media=event.media,
     )
+    if message.insert_once():
+        report.stored += 1
+        report.changes.new_messages[message.id] = message.conversation_id
+        report.changes.conversations.add(message.conversation_id)
+    else:
+        report.duplicates += 1
+        # Fold the stored message in again: when a delivery failed between storing the message and
+        # updating its conversation, WhatsApp's retry (or a replay) is a duplicate and repairs it.
+        message = Message.objects(pk=event.wamid).first() or message
+        Message.refresh(message.id)  # its timeline snapshot too
+    Conversation.record_message(message, event.contact_name, event.business.display_number)
+    if message.direction == "inbound":
+        changed = Conversation.count_unread(message)
+        _reopen_if_resolved(message.conversation_id, report, message.received_at)
+    elif message.sent_by_app:
+        # The agent is in the chat and answering: what came before is read, as on WhatsApp.
+        changed = Conversation.read_up_to(message.conversation_id, message.received_at)
+    else:
+        changed = False
+    if changed:
+        report.changes.conversations.add(message.conversation_id)
+    _apply_pending(event.wamid, report)
 
 
 def _apply_pending(wamid: str, report: Report) -> None:
-    pending = PendingUpdate.take(wamid)
-    if pending is None:
-        return
+    """Apply what waits for `wamid`, then delete it (not before: a failure in between leaves it for the
+    next delivery of the message or a replay; applying again is idempotent)."""
+    for _ in range(100):
+        pending = PendingUpdate.peek(wamid)
+        if pending is None:
+            return
+        _apply_waiting(wamid, pending, report)
+        if pending.done():
+            return
+    raise RuntimeError(f"updates for {wamid} kept arriving while they were applied")
+
+
+def _apply_waiting(wamid: str, pending: PendingUpdate, report: Report) -> None:
     for status in pending.statuses:
         _apply_status(
             StatusEvent(
@@ -260,12 +321,14 @@ def _apply_status(event: StatusEvent, report: Report, *, deferrable: bool = True
         if stored_id(event.wamid) is not None:
             _apply_pending(event.wamid, report)
         return
-    if not moved:
+    if moved:
+        report.statuses_applied += 1
+        report.changes.statuses.add(before.id)
+    else:
         report.statuses_stale += 1
-        return
-    report.statuses_applied += 1
-    report.changes.statuses.add(before.id)
-    if Conversation.raise_summary_status(before.conversation_id, before.id, event.rank):
+    # Also when stale: a failure after the message's tick moved and before the row's did is repaired
+    # by the status delivered again (idempotent: the row's tick only moves forward).
+    if Conversation.raise_summary_status(before.conversation_id, before.id, max(event.rank, before.status_rank)):
         report.changes.conversations.add(before.conversation_id)
 
 
@@ -283,10 +346,10 @@ def _apply_reaction(event: ReactionEvent, report: Report) -> None:
         timestamp=event.timestamp,
         received_at=utcnow(),
     )
-    if not message.insert_once():
-        report.duplicates += 1
-        return
-    report.stored += 1
+    if message.insert_once():
+        report.stored += 1
+    else:
+        report.duplicates += 1  # applied again below: the first delivery may have failed before that
     target = event.target_wamid
     changed = Message.set_reaction(target, event.sender, event.emoji, event.timestamp)
     if changed is None and (alias := WamidAlias.message_for(target)) is not None:
@@ -303,6 +366,53 @@ def _apply_reaction(event: ReactionEvent, report: Report) -> None:
     elif changed:
         report.reactions_applied += 1
         report.changes.reactions.add(target)
+
+
+def _reopen_if_resolved(conversation_id: str, report: Report, arrived: datetime) -> None:
+    """The customer wrote again: a resolved conversation is open again, with its assignee. Only for a
+    message that arrived after it was resolved (a delivery repeated later does not reopen it; one that
+    failed before this step does, when WhatsApp delivers it again)."""
+    at = utcnow()
+    if Conversation.reopen(conversation_id, at, arrived=arrived):
+        assignee = Conversation.objects(pk=conversation_id).scalar("assignee").first()
+        report.changes.states.append(ConversationStateChanged(
+            conversation_id, OPEN, RESOLVED, assignee, assignee, by="customer", at=at))
+
+
+# --- a conversation's status and assignee ------------------------------------------------------------------
+
+UNCHANGED: Any = object()
+
+
+def set_state(conversation_id: str, *, by: str, status: str | None = None,
+              assignee: str | None = UNCHANGED) -> ConversationStateChanged | None:
+    """Change a conversation's status and/or assignee (None unassigns); publishes what changed.
+    Returns the change, or None when nothing changed. Raises KeyError when there is no such conversation."""
+    if status is not None and status not in CONVERSATION_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(CONVERSATION_STATUSES)}")
+    at = utcnow()
+    update: dict[str, Any] = {}
+    if status is not None:
+        update["status"] = status
+    if assignee is not UNCHANGED:
+        update["assignee"] = assignee
+    with write_lock():
+        before = Conversation.change_state(conversation_id, update) if update else \
+            Conversation._get_collection().find_one({"_id": conversation_id})
+        if before is None:
+            raise KeyError(conversation_id)
+        previous_status = before.get("status") or OPEN
+        previous_assignee = before.get("assignee")
+        new_status = status or previous_status
+        new_assignee = previous_assignee if assignee is UNCHANGED else assignee
+        if (new_status, new_assignee) == (previous_status, previous_assignee):
+            return None
+        if new_status != previous_status:
+            Conversation.note_status_change(conversation_id, at)
+    change = ConversationStateChanged(conversation_id, new_status, previous_status, new_assignee, previous_assignee,
+                                      by=by, at=at)
+    bus.publish(ConversationChanged(conversation_id), change)
+    return change
 
 
 # --- messages this app sends through the Cloud API -----------------------------------------------------------

@@ -11,33 +11,79 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
+from flask import Flask, current_app
+
+from .. import team
 from ..core.bus import EventBus
 from ..core.clock import iso
+from ..core.db import DB_UNAVAILABLE
 from ..core.extensions import socketio
 from ..graph.events import TokenStatusChanged
 from ..inbox import documents
 from ..inbox.events import (
     ConversationChanged,
+    ConversationStateChanged,
     MessageMediaChanged,
     MessageStatusChanged,
     MessageStored,
     ReactionsChanged,
 )
 from ..inbox.schemas import Conversation, Message
+from ..ocr.events import MessageTextExtracted
 from . import views
 
 log = logging.getLogger(__name__)
 
 
+# A push reads what changed from the database; if it is away just then (a blip after the write),
+# the push is tried again after these many seconds, in the background; after the last, every page
+# is told to fetch its list and open chat again (`inbox:resync`) instead.
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+
 def subscribe(bus: EventBus) -> None:
-    bus.subscribe(MessageStored, push_new_message)
-    bus.subscribe(MessageStatusChanged, push_status)
-    bus.subscribe(ReactionsChanged, push_reactions)
-    bus.subscribe(MessageMediaChanged, push_media)
-    bus.subscribe(ConversationChanged, push_conversation)
+    bus.subscribe(MessageStored, resilient(push_new_message))
+    bus.subscribe(MessageStatusChanged, resilient(push_status))
+    bus.subscribe(ReactionsChanged, resilient(push_reactions))
+    bus.subscribe(MessageMediaChanged, resilient(push_media))
+    bus.subscribe(ConversationChanged, resilient(push_conversation))
     bus.subscribe(TokenStatusChanged, push_whatsapp_status)
+    bus.subscribe(ConversationStateChanged, push_state)
+    bus.subscribe(team.CountsChanged, push_counts)
+    bus.subscribe(team.NoteAdded, push_note)
+    bus.subscribe(MessageTextExtracted, push_extracted_text)
+
+
+def resilient(push: Callable[[Any], None]) -> Callable[[Any], None]:
+    """`push`, tried again in the background while the database is away (see RETRY_DELAYS)."""
+
+    @wraps(push)
+    def run(event: Any) -> None:
+        try:
+            push(event)
+        except DB_UNAVAILABLE:
+            log.warning("the database is away: %s will be pushed again shortly", type(event).__name__)
+            socketio.start_background_task(_retry, current_app._get_current_object(), push, event)  # type: ignore[attr-defined]
+
+    return run
+
+
+def _retry(app: Flask, push: Callable[[Any], None], event: Any) -> None:
+    for delay in RETRY_DELAYS:
+        socketio.sleep(delay)
+        try:
+            with app.app_context():
+                push(event)
+            return
+        except DB_UNAVAILABLE:
+            continue
+        except Exception:
+            log.exception("could not push %s", type(event).__name__)
+            break
+    socketio.emit("inbox:resync", {})  # the pages fetch what they show again
 
 
 def _html(render: Callable[..., str], *args: Any) -> str | None:
@@ -110,3 +156,42 @@ def push_whatsapp_status(event: TokenStatusChanged) -> None:
     """WhatsApp refused the access token (or takes it again): every open page's banner says so."""
     socketio.emit("whatsapp:status", {"problem": event.problem, "html": _html(views.render_whatsapp_banner)})
 
+
+
+def push_state(event: ConversationStateChanged) -> None:
+    """A conversation was resolved, reopened or (un)assigned: the open chat's header changes on every page
+    (the list row comes with the ConversationChanged published beside it)."""
+    conversation = documents.Conversation.objects(pk=event.conversation_id).first()
+    if conversation is None:
+        return
+    socketio.emit("conversation:state", {
+        "wa_id": conversation.wa_id, "conversationStatus": conversation.status or documents.OPEN,
+        "assignee": conversation.assignee, "by": event.by,
+        "html": _html(views.render_chat_state, conversation)})
+
+
+def push_counts(event: team.CountsChanged) -> None:
+    """The list filters' counts: the shared ones, and Mine per assignee (each page picks its agent's)."""
+    found = team.counts.all_counts()
+    socketio.emit("team:counts", {"counts": team.counts.for_agent(None, found),
+                                  "mine": team.counts.by_assignee(found)})
+
+
+def push_note(event: team.NoteAdded) -> None:
+    note = team.notes.get(event.note_id)
+    if note is None:
+        return
+    socketio.emit("note:new", {"id": note.id, "wa_id": note.wa_id, "author": note.author,
+                               "authorName": note.author_name, "text": note.text,
+                               "timestamp": iso(note.created_at), "html": _html(views.render_note, note)})
+
+
+def push_extracted_text(event: MessageTextExtracted) -> None:
+    """The text of a received image or PDF was read (or could not be): the whole bubble again (it shows the text)."""
+    message = documents.Message.objects(pk=event.message_id).first()
+    if message is None:
+        return
+    name = _contact_name(message.conversation_id)
+    shape = Message.of(message, name)
+    socketio.emit("message:text", {"id": message.id, "wa_id": message.wa_id, "extractedText": shape.extracted_text,
+                                   "html": _html(views.render_bubble, message, name)})

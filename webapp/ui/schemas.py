@@ -7,8 +7,13 @@ from typing import ClassVar
 
 from ..core.validation import Lenient, text
 from ..inbox.schemas import MessageCursor, OptionalWaId, SearchText
+from ..ocr.schemas import ContactFilter, DateFilter, FileCursor, HasTextFilter, KindFilter, TextFilter
 
 MessageText = text(max_length="MESSAGE_MAX_LENGTH", strip=False)
+FilterName = text(required=False, max_length=20)
+NoteText = text(max_length=4096, strip=False)
+DraftText = text(required=False, max_length="MESSAGE_MAX_LENGTH", strip=False)
+OptionalText = text(required=False, max_length=254)
 Caption = text(required=False, max_length=1024, strip=False)
 TemplateKey = text(required=False, max_length=600)
 ParameterText = text(max_length=1024)
@@ -19,6 +24,7 @@ class PageQuery(Lenient):
     location: ClassVar[str] = "query"
 
     q: SearchText = None
+    filter: FilterName = None  # one of inbox.documents.LIST_FILTERS; anything else shows all
 
 
 class SearchQuery(PageQuery):
@@ -64,3 +70,50 @@ class TemplateParameter(Lenient):
     location: ClassVar[str] = "form"
 
     value: ParameterText
+
+
+class StateForm(Lenient):
+    """The chat header's Resolve/Reopen button and assignee menu (a field left out stays as it is)."""
+
+    what: ClassVar[str] = "change"
+    location: ClassVar[str] = "form"
+
+    status: OptionalText = None
+    assignee: OptionalText = None
+
+
+class NoteForm(Lenient):
+    what: ClassVar[str] = "note"
+    location: ClassVar[str] = "form"
+
+    text: NoteText
+
+
+class DraftForm(Lenient):
+    what: ClassVar[str] = "draft"
+    location: ClassVar[str] = "form"
+
+    text: DraftText = None
+
+
+class CannedForm(Lenient):
+    what: ClassVar[str] = "canned reply"
+    location: ClassVar[str] = "form"
+
+    shortcut: OptionalText = None
+    text: DraftText = None
+
+
+class DocumentsPageQuery(Lenient):
+    """The Documents page's filters (webapp.ocr): the same as GET /api/documents, from its form."""
+
+    what: ClassVar[str] = "filter"
+    location: ClassVar[str] = "query"
+
+    type: KindFilter = None
+    contact: ContactFilter = None
+    text: HasTextFilter = None
+    since: DateFilter = None
+    until: DateFilter = None
+    q: TextFilter = None
+    before: FileCursor = None

@@ -15,15 +15,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, has_request_context, render_template, url_for
+from flask import current_app, g, has_request_context, render_template, url_for
 
-from .. import graph, templates_catalog
+from .. import graph, team, templates_catalog
+from ..auth.documents import Agent
 from ..core.clock import as_utc, iso, utcnow
 from ..graph.health import token_problem
 from ..inbox import queries
 from ..inbox.documents import Conversation, Message, status_name
 from ..inbox.schemas import MessageMedia, media_url
 from ..inbox.sending import window_closes_at, window_open
+from ..leads.documents import Lead
+from ..ocr import ReceivedFile
 from ..templates_catalog import MessageTemplate
 from ..templates_catalog import render as render_template_text
 from ..whatsapp.events import STATUS_RANK
@@ -138,6 +141,38 @@ def media_file(message: Message) -> MediaFile | None:
                      demo=inbound and not live)
 
 
+@dataclass(frozen=True)
+class ExtractedText:
+    """The text read from a received image or PDF (webapp.ocr), under its card: being read, read (collapsed,
+    with a copy button), nothing found, or why it could not be read."""
+
+    state: str  # pending | done | empty | failed
+    text: str = ""
+    error: str = ""
+    note: str = ""  # "3 pages", "2 of 40 pages read"
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+
+def extracted_text(message: Message) -> ExtractedText | None:
+    record = message.text_extract or {}
+    status = record.get("status")
+    if status == "pending":
+        return ExtractedText("pending")
+    if status == "failed":
+        return ExtractedText("failed", error=stripped(record.get("error")) or "unknown error")
+    if status != "done":
+        return None
+    text = str(record.get("text") or "")
+    pages, read = record.get("pages") or 0, record.get("pages_read") or 0
+    note = ""
+    if isinstance(pages, int) and pages > 1:
+        note = f"{read} of {pages} pages read" if isinstance(read, int) and read < pages else f"{pages} pages"
+    return ExtractedText("done" if text.strip() else "empty", text=text, note=note)
+
+
 # --- bubbles -----------------------------------------------------------------------------------
 
 
@@ -168,6 +203,8 @@ class Bubble:
     reactions: list[str] = field(default_factory=list)
     tick: Tick | None = None
     media: MediaFile | None = None
+    extract: ExtractedText | None = None
+    sent_by: str | None = None  # who sent it from this app ("ai": the AI's badge)
 
     @property
     def outbound(self) -> bool:
@@ -222,6 +259,8 @@ def bubble(message: Message, *, quoted: dict[str, Message] | None = None, contac
         reactions=reaction_emojis(message),
         tick=message_tick(message) if message.direction == "outbound" else None,
         media=media_file(message),
+        extract=extracted_text(message),
+        sent_by=message.sent_by_app,
         **vars(display(message.type, message.content, message.errors)),
     )
 
@@ -246,6 +285,9 @@ class Row:
     tick: Tick | None
     last_at: datetime | None
     unread: int
+    handled_by_ai: bool = False  # status pending: the AI is handling it
+    status: str = "open"  # open | pending (the AI is handling it) | resolved
+    assignee: str | None = None  # the agent's email
 
     @property
     def iso(self) -> str:
@@ -270,6 +312,9 @@ def row(conversation: Conversation) -> Row:
         tick=tick_for(status_name(last.status_rank, "outbound")) if last and outbound else None,
         last_at=conversation.last_message_at,
         unread=conversation.unread_count or 0,
+        handled_by_ai=conversation.status == "pending",
+        status=conversation.status or "open",
+        assignee=conversation.assignee,
     )
 
 
@@ -316,6 +361,8 @@ class Chat:
     bubbles: list[Bubble]
     older_before: str | None  # the `before` cursor of the next older page, when there is one
     window: Window | None = None  # sending to WhatsApp only: demo mode has no window
+    state: ChatState | None = None  # status and assignee, in the header
+    draft: str = ""  # what the signed-in agent typed here and did not send
 
     @property
     def pending(self) -> Bubble:
@@ -324,9 +371,166 @@ class Chat:
                       kind="text", tick=Tick("pending"))
 
 
-def chat(conversation: Conversation, page: queries.MessagePage) -> Chat:
+def chat(conversation: Conversation, page: queries.MessagePage, *, until: datetime | None = None) -> Chat:
+    """The chat's view: a page of bubbles with the internal notes written in its time span (an older
+    page's span ends at `until`, where the newer page starts)."""
     window = Window(window_closes_at(conversation)) if graph.is_live() else None
-    return Chat(row(conversation), bubbles(page.messages, conversation.contact_name), page.meta["before"], window)
+    shown: list[Any] = bubbles(page.messages, conversation.contact_name)
+    start = page.messages[0].timestamp if page.has_more and page.messages else None
+    written = team.notes.between(conversation.id, start, until)
+    if written:
+        shown = sorted([*shown, *(note_view(n) for n in written)], key=lambda b: as_utc(b.timestamp))
+    who = g.get("principal") if has_request_context() else None
+    draft = team.drafts.get(who.sent_by, conversation.id) if who is not None else ""
+    return Chat(row(conversation), shown, page.meta["before"], window, chat_state(conversation), draft)
+
+
+# --- working together: notes, the chat's status and assignee, drafts, the contact panel ---------
+
+
+@dataclass(frozen=True)
+class NoteView:
+    """An internal note in the chat's timeline (agents only; never sent)."""
+
+    id: str
+    author: str
+    text: str
+    timestamp: datetime
+    is_note: bool = True
+
+    @property
+    def iso(self) -> str:
+        return iso(self.timestamp) or ""
+
+    @property
+    def fallback_time(self) -> str:
+        return as_utc(self.timestamp).strftime("%H:%M")  # type: ignore[union-attr]
+
+
+def note_view(note: team.documents.Note) -> NoteView:
+    return NoteView(id=note.id, author=note.author_name, text=note.text, timestamp=note.created_at)
+
+
+def render_note(note: team.documents.Note) -> str:
+    return render("partials/_note.html", n=lambda: note_view(note))
+
+
+STATUS_LABELS = {"open": "Open", "pending": "Pending: the AI is handling it", "resolved": "Resolved"}
+
+
+@dataclass(frozen=True)
+class ChatState:
+    """The chat header's status and assignee, with the agents it can be assigned to."""
+
+    wa_id: str
+    status: str
+    assignee: str | None
+    agents: list[tuple[str, str]]  # (email, name) of the active agents
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def assignee_name(self) -> str:
+        return next((name for email, name in self.agents if email == self.assignee), self.assignee or "")
+
+
+def chat_state(conversation: Conversation) -> ChatState:
+    agents = [(a.email, a.name) for a in Agent.objects(active=True).only("email", "name").order_by("name")]
+    return ChatState(conversation.wa_id, conversation.status or "open", conversation.assignee, agents)
+
+
+def render_chat_state(conversation: Conversation) -> str:
+    return render("partials/_chat_state.html", state=lambda: chat_state(conversation))
+
+
+@dataclass(frozen=True)
+class ContactPanel:
+    row: Row
+    state: ChatState
+    files: list[Bubble]  # the media shared in the chat, newest first
+    lead: str = ""  # what is known of the contact as a lead, when anything is
+    labels: list[str] = field(default_factory=list)
+
+
+def contact_panel(conversation: Conversation) -> ContactPanel:
+    shared = Message.objects(conversation_id=conversation.id, type__in=list(MEDIA_KINDS)).order_by(
+        "-timestamp").limit(24)
+    lead = Lead.objects(pk=conversation.wa_id).first()  # webapp.leads: one per interested contact
+    about = ""
+    if lead is not None:
+        about = " · ".join(part for part in (f"stage {lead.stage}", f"score {lead.score}", *lead.emails) if part)
+    return ContactPanel(row(conversation), chat_state(conversation),
+                        [bubble(m, quoted={}, contact_name=conversation.contact_name) for m in shared],
+                        lead=about, labels=list(lead.tags) if lead is not None else [])
+
+
+MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
+
+
+def counts_view(email: str | None) -> dict[str, int]:
+    return team.counts.for_agent(email)
+
+
+FILTER_LABELS = (("mine", "Mine"), ("unassigned", "Unassigned"), ("all", "All"), ("unread", "Unread"),
+                 ("resolved", "Resolved"))
+
+
+# --- the Documents page: what customers sent, with the text read from it (webapp.ocr) -----------
+
+
+@dataclass(frozen=True)
+class DocumentItem:
+    id: str
+    wa_id: str
+    contact: str
+    kind: str  # image | pdf
+    title: str  # the file name, or what the file is
+    caption: str
+    size: str
+    url: str
+    received_at: datetime
+    extract: ExtractedText
+
+    @property
+    def iso(self) -> str:
+        return iso(self.received_at) or ""
+
+    @property
+    def fallback_time(self) -> str:
+        return as_utc(self.received_at).strftime("%Y-%m-%d %H:%M")  # type: ignore[union-attr]
+
+
+def document_item(received: ReceivedFile, contact_name: str | None) -> DocumentItem:
+    status = received.text_status or "pending"
+    text = received.text or ""
+    if status == "done":
+        extract = ExtractedText("done" if text.strip() else "empty", text=text,
+                                note=f"{received.pages} pages" if (received.pages or 0) > 1 else "")
+    elif status == "failed":
+        extract = ExtractedText("failed", error=received.error or "unknown error")
+    else:
+        extract = ExtractedText("pending")
+    name = contact_name or received.contact_name
+    return DocumentItem(
+        id=received.id, wa_id=received.wa_id,
+        contact=f"{name} ({display_number(received.wa_id)})" if name else display_number(received.wa_id),
+        kind=received.kind, title=received.filename or ("PDF" if received.kind == "pdf" else "Photo"),
+        caption=received.caption or "", size=size_label(received.size), url=media_url(received.id),
+        received_at=received.timestamp, extract=extract)
+
+
+@dataclass(frozen=True)
+class DocumentsPage:
+    items: list[DocumentItem]
+    filters: dict[str, str]  # the form's values, as given
+    older: str | None  # the `before` of the next page
+
+
+def documents_page(files: list[ReceivedFile], names: dict[str, str | None], filters: dict[str, str],
+                   older: str | None) -> DocumentsPage:
+    return DocumentsPage([document_item(f, names.get(f.conversation_id)) for f in files], filters, older)
 
 
 # --- rendering: the partials, for pages, HTMX responses and pushed events alike ----------------

@@ -3,5 +3,6 @@
 from .cli import register as register_cli
 from .documents import DOCUMENTS
 from .routes import bp
+from .tasks import sweep_deliveries
 
-__all__ = ["DOCUMENTS", "bp", "register_cli"]
+__all__ = ["DOCUMENTS", "bp", "register_cli", "sweep_deliveries"]

@@ -6,15 +6,14 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 
 from ..core.jobs import enqueue
 from ..inbox.writes import Report
 from ..whatsapp.parse import WebhookFormatError
 from ..whatsapp.signature import SignatureVerdict
-from .documents import WebhookEvent
 from .receive import receive_webhook, replay_event
-from .tasks import process_delivery
+from .tasks import process_delivery, unfinished
 
 
 def _payload_files(paths: tuple[str, ...]) -> list[Path]:
@@ -68,15 +67,21 @@ def register(app: Flask) -> None:
         """Stored webhook deliveries."""
 
     @webhooks.command("replay")
-    @click.option("--failed", is_flag=True, required=True, help="Process again the deliveries that failed.")
+    @click.option("--failed", is_flag=True, required=True,
+                  help="Process again the deliveries that failed, and those left unprocessed (`received`).")
     @click.option("--queue", "queued", is_flag=True, help="Hand each one to the job workers (retried with backoff).")
-    def replay_failed(failed: bool, queued: bool) -> None:
-        """Process failed deliveries again (safe: processing is idempotent)."""
-        events = list(WebhookEvent.objects(outcome="failed").order_by("received_at"))
+    @click.option("--stuck-after", type=float, default=None, metavar="SECONDS",
+                  help="A delivery still `received` after this long is stuck (default WEBHOOK_STUCK_AFTER).")
+    def replay_failed(failed: bool, queued: bool, stuck_after: float | None) -> None:
+        """Process failed and stuck deliveries again (safe: processing is idempotent). Of a failed delivery
+        only the events that failed are applied again; a stuck one is applied whole."""
+        if stuck_after is None:
+            stuck_after = float(current_app.config.get("WEBHOOK_STUCK_AFTER", 60))
+        events = unfinished(stuck_after)
         if queued:
             for event in events:
                 enqueue(process_delivery, str(event.pk))
-            click.echo(f"Queued {len(events)} failed delivery(ies) for the workers")
+            click.echo(f"Queued {len(events)} failed or stuck delivery(ies) for the workers")
             return
         total, errors = Report(), 0
         for event in events:
@@ -85,6 +90,6 @@ def register(app: Flask) -> None:
                 errors += 1
                 click.echo(f"{event.pk}: still failing: {receipt.error}", err=True)
             total.add(receipt.report)
-        click.echo(f"Replayed {len(events)} failed delivery(ies): {summary(total, errors)}")
+        click.echo(f"Replayed {len(events)} failed or stuck delivery(ies): {summary(total, errors)}")
         if errors:
             raise SystemExit(1)

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from mongoengine import BinaryField, DateTimeField, DictField, Document, IntField, StringField
+from mongoengine import BinaryField, DateTimeField, DictField, Document, IntField, ListField, StringField
 
 from ..core.clock import utcnow
 
 
 class WebhookEvent(Document):
-    """Every accepted webhook body, exactly as received, stored before it is processed."""
+    """Every accepted webhook body, exactly as received, stored before it is processed.
+
+    `outcome`: `received` until every event is applied (a process that dies, or a database that goes
+    away, leaves it so: the worker's sweep and `flask webhooks replay --failed` apply it again once it
+    is older than WEBHOOK_STUCK_AFTER), `processed`, or `failed` when some events could not be applied:
+    `failures` names each (its index in the batch, its id, the reason), and a replay applies just those."""
 
     received_at = DateTimeField(default=utcnow, required=True)
     raw_body = BinaryField(required=True)
@@ -21,16 +26,19 @@ class WebhookEvent(Document):
     result = DictField()
     processed_at = DateTimeField(null=True)
     attempts = IntField(default=0)
+    failures = ListField(DictField())  # [{index, id, kind, error}] of the events not applied
 
     meta = {
         "collection": "webhook_events",
         "indexes": [{"fields": ["outcome", "received_at"], "name": "outcome_received"}],
     }
 
-    def record_outcome(self, outcome: str, *, result: dict[str, Any] | None = None, error: str | None = None) -> None:
+    def record_outcome(self, outcome: str, *, result: dict[str, Any] | None = None, error: str | None = None,
+                       failures: list[dict[str, Any]] | None = None) -> None:
         self.outcome = outcome
         self.result = result or {}
         self.error = error
+        self.failures = failures or []
         self.processed_at = utcnow()
         self.attempts = (self.attempts or 0) + 1
         self.save()

@@ -1,5 +1,11 @@
-"""Accepting a webhook delivery: store the raw body → parse (pure) → apply through the inbox's one
-write path → record the outcome → publish what changed. Replay runs a stored body again."""
+"""Accepting a webhook delivery: store the raw body → parse (pure) → apply each event through the
+inbox's one write path → record the outcome → publish what changed. Replay runs a stored body again.
+
+Acknowledged means recoverable: the 200 is sent only once the body is stored, and then every event
+of it is applied, or recorded for a replay. An event that fails does not stop the others; it is
+recorded (`failures`: which, and why) and the delivery is `failed` until a replay applies it. When
+the database goes away mid-way the delivery stays `received` (the answer is 503, WhatsApp delivers it
+again) and the worker's sweep applies it after WEBHOOK_STUCK_AFTER; so does a process that died."""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from pymongo.errors import PyMongoError
 
 from ..core.db import DB_UNAVAILABLE
 from ..inbox.business import default_business
-from ..inbox.writes import Report, apply_events, publish
+from ..inbox.writes import Report, apply_each, publish
 from ..whatsapp.events import Event
 from ..whatsapp.parse import decode_json, parse_webhook
 from ..whatsapp.signature import SignatureVerdict
@@ -39,29 +45,37 @@ def receive_webhook(raw: bytes, *, signature: SignatureVerdict, source: str = "w
 
 
 def replay_event(event: WebhookEvent) -> Receipt:
-    """Process a stored delivery again (after a failure); safe because applying is idempotent."""
+    """Process a stored delivery again: all of it when it was left `received`, only the events that
+    failed when it is `failed`. Safe because applying is idempotent."""
     batch = parse_webhook(decode_json(event.raw_body), default_business())
-    return _process(event, batch.events, batch.ignored)
+    only = None
+    if event.outcome == "failed" and event.failures:
+        only = {int(f["index"]) for f in event.failures if isinstance(f.get("index"), int)}
+    return _process(event, batch.events, batch.ignored, only)
 
 
-def _process(event: WebhookEvent, events: list[Event], ignored: list[str]) -> Receipt:
+def _process(event: WebhookEvent, events: list[Event], ignored: list[str], only: set[int] | None = None) -> Receipt:
     try:
-        report = apply_events(events)
-    except DB_UNAVAILABLE:  # the database went away: answer 503, and WhatsApp delivers it again
-        _record_failure(event, "database error while processing; retry or replay")
+        report = apply_each(events, only)
+    except DB_UNAVAILABLE:  # the database went away: answer 503; WhatsApp or the sweep delivers it again
+        _record_stuck(event, "database unavailable while processing; the worker's sweep applies it again")
         raise
-    except Exception as exc:  # a bug, or data the database refuses: the delivery is stored and can be replayed
-        log.exception("processing webhook event %s failed", event.pk)
-        _record_failure(event, f"{type(exc).__name__}: {exc}")
-        return Receipt(str(event.pk), "failed", Report(ignored=ignored), error=str(exc))
     report.ignored = ignored
+    if report.failures:
+        error = "; ".join(f"{f.kind} {f.id}: {f.error}" for f in report.failures)
+        log.error("webhook event %s: %d event(s) not applied: %s", event.pk, len(report.failures), error)
+        event.record_outcome("failed", result=report.as_dict(), error=error,
+                             failures=[f.as_dict() for f in report.failures])
+        publish(report)
+        return Receipt(str(event.pk), "failed", report, error=error)
     event.record_outcome("processed", result=report.as_dict())
     publish(report)
     return Receipt(str(event.pk), "processed", report)
 
 
-def _record_failure(event: WebhookEvent, error: str) -> None:
+def _record_stuck(event: WebhookEvent, error: str) -> None:
+    """Count the try and keep it `received` (the database is probably away: then it just stays so)."""
     try:
-        event.record_outcome("failed", error=error)
+        event.record_outcome("received", error=error, failures=event.failures)
     except PyMongoError:
-        log.exception("could not record the failure of webhook event %s", event.pk)
+        log.warning("could not record the interrupted processing of webhook event %s", event.pk)

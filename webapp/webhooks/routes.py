@@ -42,17 +42,20 @@ def verify_subscription(query: HandshakeQuery) -> Response:
 @bp.post("/webhook")
 @operation("receiveWebhook", tag="webhook", public=True, json=WebhookBody, headers=SignatureHeaders,
            checked_by_route=True, resp=answers(
-               HTTP_200=(WebhookReceipt, "Stored; `outcome` says whether processing it worked (`failed`: it will "
-                                         "be replayed)."),
+               HTTP_200=(WebhookReceipt, "Stored; `outcome` says whether processing it worked (`failed`: the "
+                                         "events in `failures` will be applied again; the others were)."),
                HTTP_400="Not a webhook body we accept: `errors` names the JSON path of each problem. Nothing stored.",
                HTTP_401="WHATSAPP_APP_SECRET is set and X-Hub-Signature-256 is missing or wrong. Nothing stored.",
-               HTTP_413=None, HTTP_429=None, HTTP_503=None))
+               HTTP_413=None, HTTP_415="The body is not sent as application/json. Nothing stored.",
+               HTTP_429=None, HTTP_503=None))
 def receive() -> WebhookReceipt:
     """Receive a WhatsApp webhook delivery
 
     The body is stored exactly as received, then every entry, change, message and status in it is processed
     (idempotently: a delivery repeated is stored once). 200 only once it is stored. The signature is checked on
     the raw body first, and the body is validated by the parser, which names the JSON path of each problem."""
+    if not request.is_json:
+        raise APIError(415, "Send the webhook body as JSON with Content-Type: application/json; nothing was stored.")
     raw = request.get_data(cache=False)
     verdict = verify(raw, request.headers.get("X-Hub-Signature-256"), current_app.config["WHATSAPP_APP_SECRET"])
     if verdict is SignatureVerdict.MISSING:
@@ -67,5 +70,6 @@ def receive() -> WebhookReceipt:
                                          **receipt.report.as_dict()})
     if receipt.outcome == "failed":
         return WebhookReceipt(
-            message="Stored, but processing failed; it will be retried by `flask webhooks replay --failed`.", data=data)
+            message="Stored; the events in `failures` could not be applied (the others were) and will be applied "
+                    "again by the worker's sweep or `flask webhooks replay --failed`.", data=data)
     return WebhookReceipt(message="Webhook processed", data=data)

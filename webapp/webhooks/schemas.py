@@ -37,8 +37,18 @@ class SignatureHeaders(Lenient):
                     "setting is set (then a missing or wrong one is a 401).")
 
 
+class EventFailureShape(Shape):
+    """An event of the delivery that could not be applied (the others were): kept for a replay."""
+
+    index: int = Field(ge=0, description="Its place among the delivery's messages and statuses, in order.")
+    id: str = Field(description="The message's, reaction's or status's wamid.")
+    kind: Literal["message", "reaction", "status"]
+    error: str = Field(description="Why it could not be applied.")
+
+
 class WebhookResult(Shape):
-    """The delivery is stored (`eventId`); what processing it did. `failed`: stored, to be replayed."""
+    """The delivery is stored (`eventId`); what processing it did. `failed`: stored, and the events in
+    `failures` (only those) will be applied again by the worker's sweep or `flask webhooks replay --failed`."""
 
     event_id: str = Field(alias="eventId")
     outcome: Literal["processed", "failed"]
@@ -51,6 +61,8 @@ class WebhookResult(Shape):
     reactions_applied: int = Field(alias="reactionsApplied", ge=0)
     reactions_deferred: int = Field(alias="reactionsDeferred", ge=0)
     ignored: list[str] = Field(description="Change fields and statuses kept in the raw log only.")
+    failures: list[EventFailureShape] = Field(default_factory=list,
+                                              description="The events not applied (the others were), and why.")
 
 
 class WebhookReceipt(Success):

@@ -1,9 +1,21 @@
-"""Webhook jobs (RQ tasks; see webapp.core.jobs)."""
+"""Webhook jobs (RQ tasks; see webapp.core.jobs) and the worker's periodic sweep."""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from mongoengine.queryset.visitor import Q
+
+from ..core.clock import utcnow
+from ..core.db import DB_UNAVAILABLE
+from ..inbox.writes import safe_text
 from .documents import WebhookEvent
 from .receive import replay_event
+
+log = logging.getLogger(__name__)
 
 
 class DeliveryFailed(RuntimeError):
@@ -19,3 +31,50 @@ def process_delivery(event_id: str) -> None:
     receipt = replay_event(event)
     if receipt.outcome != "processed":
         raise DeliveryFailed(f"delivery {event_id} failed again: {receipt.error}")
+
+
+def unfinished(stuck_after: float, max_attempts: int | None = None) -> list[WebhookEvent]:
+    """Deliveries to apply again, oldest first: left `received` for more than `stuck_after` seconds (the
+    process died, or the database went away, between storing and processing), and `failed` ones (with
+    `max_attempts`, only those tried fewer times, and last tried more than `stuck_after` ago)."""
+    cutoff = utcnow() - timedelta(seconds=stuck_after)
+    failed = Q(outcome="failed")
+    if max_attempts is not None:
+        failed &= Q(attempts__lt=max_attempts) & Q(processed_at__lt=cutoff)
+    return list(WebhookEvent.objects((Q(outcome="received") & Q(received_at__lt=cutoff)) | failed)
+                .order_by("received_at"))
+
+
+@dataclass
+class Sweep:
+    replayed: int = 0
+    processed: int = 0
+    still_failing: int = 0
+
+
+def sweep_deliveries() -> Sweep:
+    """The worker's periodic check (every WEBHOOK_SWEEP_SECONDS, see core.jobs.every): apply again the
+    deliveries left `received` for WEBHOOK_STUCK_AFTER seconds, and the `failed` ones tried fewer than
+    WEBHOOK_MAX_ATTEMPTS times (a poisoned event stops being tried; `flask webhooks replay --failed`
+    still takes it)."""
+    config = current_app.config
+    sweep = Sweep()
+    for event in unfinished(float(config.get("WEBHOOK_STUCK_AFTER", 60)), int(config.get("WEBHOOK_MAX_ATTEMPTS", 5))):
+        sweep.replayed += 1
+        try:
+            receipt = replay_event(event)
+        except DB_UNAVAILABLE:
+            raise  # the database is away: the next sweep tries again
+        except Exception as exc:  # the body itself breaks processing: counted, so it stops being retried
+            log.exception("webhook sweep: delivery %s failed", event.pk)
+            event.record_outcome("failed", error=safe_text(f"{type(exc).__name__}: {exc}"))
+            sweep.still_failing += 1
+            continue
+        if receipt.outcome == "processed":
+            sweep.processed += 1
+        else:
+            sweep.still_failing += 1
+    if sweep.replayed:
+        log.info("webhook sweep: %d delivery(ies) applied again, %d processed, %d still failing",
+                 sweep.replayed, sweep.processed, sweep.still_failing)
+    return sweep

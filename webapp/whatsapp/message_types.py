@@ -298,7 +298,7 @@ class Unsupported(MessageType):
     def display(self, content: Any, errors: list[dict[str, Any]]) -> Display:
         first = errors[0] if errors else {}
         reason = stripped(first.get("title")) or stripped(dig(first, "error_data", "details"))
-        return Display("unsupported", text="unsupported message", subtitle=reason)
+        return Display("unsupported", text="Unsupported message", subtitle=reason)
 
 
 UNSUPPORTED = Unsupported()

@@ -47,7 +47,7 @@ def decode_json(raw: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise WebhookFormatError(f"The request body is not UTF-8 (byte {exc.start}).") from None
     try:
-        body = json.loads(text)
+        body = json.loads(text, parse_constant=_not_json)
     except json.JSONDecodeError as exc:
         raise WebhookFormatError(
             f"The request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}."
@@ -60,6 +60,11 @@ def decode_json(raw: bytes) -> Any:
         if problems:
             raise WebhookFormatError("The request body holds text that is not valid Unicode.", problems)
     return body
+
+
+def _not_json(name: str) -> Any:
+    """json.loads reads NaN and Infinity, which JSON has not (and the database refuses)."""
+    raise WebhookFormatError(f"The request body is not valid JSON: {name} is not a JSON number.")
 
 
 def parse_timestamp(value: Any) -> datetime:
@@ -127,9 +132,11 @@ class _Reader:
         return digits(value)
 
     def storable(self, value: Any, path: str) -> bool:
-        """Parts kept as documents (a message's content, context and errors, a status's errors)
-        may hold no key that MongoDB reads as an operator (`$…`) or a path (`a.b`)."""
-        problems = storage_problems(value, path)
+        """Parts kept as documents (a message's content, context and errors, a status's errors) may hold
+        no key that MongoDB reads as an operator (`$…`) or a path (`a.b`), nor anything else the database
+        refuses (core.storable: NUL in a key, too deep, nested arrays, huge integers, NaN): the write
+        path checks the same again, so what passes here is never refused after the 200."""
+        problems = storage_problems(value, path, stored=True)
         for where, problem in problems.items():
             self.problem(where, problem)
         return not problems
