@@ -12,6 +12,7 @@ from tests.helpers.http import get_ok, run_cli, webhook_ok
 from tests.helpers.payloads import RAVI, inbound, meta_body, outbound, reaction, status, statuses, text, value
 from webapp.inbox.documents import Conversation, Message
 from webapp.inbox.indexes import ContactConversations, RecentChunk, TimelineChunk
+from webapp.inbox.writes import set_state
 
 T0 = 1754400000  # 2025-08-05T13:20:00Z
 OTHERS = [f"4479000000{n:02d}" for n in range(30)]
@@ -102,3 +103,26 @@ def test_reindex_builds_the_same_reads_for_an_older_database(app: Flask, client:
     assert get_ok(client, "/api/conversations")["data"] == before["rows"]
     webhook_ok(client, inbound(text("after", id="wamid.AFTER", timestamp=T0 + 1000)))
     assert page_ids(client, RAVI)[-1] == "wamid.AFTER" and list_ids(client)[0] == RAVI
+
+
+def test_rows_and_bubbles_read_by_id_carry_every_later_write(app: Flask, client: FlaskClient) -> None:
+    """State changes, reads, a reopen and the text read from a file reach the snapshots the reads use."""
+    webhook_ok(client, inbound(text("one", id="wamid.S1", timestamp=T0), text("two", id="wamid.S2", timestamp=T0 + 1)))
+    webhook_ok(client, inbound(text("other", id="wamid.S3", timestamp=T0 + 2, sender=OTHERS[0]), wa_id=OTHERS[0]))
+    conversation = Conversation.for_wa_id(RAVI)
+    assert conversation is not None
+    with app.app_context():
+        set_state(conversation.id, by="test", status="resolved", assignee="ana@example.com")
+        Message.set_text_extract("wamid.S1", {"status": "done", "text": "INVOICE 42"})
+    row = next(c for c in get_ok(client, "/api/conversations")["data"] if c["wa_id"] == RAVI)
+    assert row["conversationStatus"] == "resolved" and row["assignee"] == "ana@example.com"
+    assert [c["wa_id"] for c in get_ok(client, "/api/conversations?filter=resolved")["data"]] == [RAVI]
+    assert [c["wa_id"] for c in get_ok(client, "/api/conversations?filter=unassigned")["data"]] == [OTHERS[0]]
+    assert get_ok(client, f"/api/messages/{RAVI}")["data"][0]["extractedText"] == "INVOICE 42"
+    Conversation.mark_read(conversation.id)
+    assert [c["wa_id"] for c in get_ok(client, "/api/conversations?filter=unread")["data"]] == [OTHERS[0]]
+    webhook_ok(client, inbound(text("three", id="wamid.S4", timestamp=T0 + 3)))  # the customer writes again
+    row = get_ok(client, "/api/conversations")["data"][0]
+    assert (row["wa_id"], row["conversationStatus"], row["unreadCount"]) == (RAVI, "open", 1)
+    webhook_ok(client, inbound(text("three", id="wamid.S4", timestamp=T0 + 3)))  # delivered again: counted once
+    assert get_ok(client, "/api/conversations")["data"][0]["unreadCount"] == 1
