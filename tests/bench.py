@@ -1,8 +1,12 @@
-"""`make bench`: ingest throughput and API latency on a real server, plus `explain` of hot queries.
+"""`make bench`: how the hot reads and ingest behave as the database grows. Nothing here is a pass/fail test.
 
-Uses $MONGODB_URI when set, else a fresh FerretDB 1.24 (SQLite) started here. Loads
-CONVERSATIONS x MESSAGES_EACH messages through POST /webhook, then times the API.
-Numbers go to stdout; nothing here is a pass/fail test.
+Uses $MONGODB_URI when set, else a fresh FerretDB 1.24 (SQLite) started here. It grows one dataset through
+the write path itself (`apply_events`, a conversation's messages in batches, not one HTTP call each) to 10k,
+100k and (with `make bench SIZE=1000000`) 1M messages: a tenth of them in one conversation, a hundred per
+conversation on average (10,000 conversations at 1M). At each size it times the API (Flask's test client:
+the full request, without the network) and prints a table; then the ingest figures: the raw driver insert
+rate on the same database (the limit), the write path's rate, and webhooks (one message each at concurrency 8,
+and 25 per body).
 """
 
 from __future__ import annotations
@@ -11,9 +15,11 @@ import json
 import os
 import statistics
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +27,18 @@ from devdb.launcher import DevDB
 from webapp import create_app
 from webapp.auth.tokens import issue
 from webapp.inbox.documents import Message
+from webapp.inbox.writes import apply_events
+from webapp.whatsapp.events import Business, MessageEvent
 
-CONVERSATIONS = int(os.environ.get("BENCH_CONVERSATIONS", "200"))
-MESSAGES_EACH = int(os.environ.get("BENCH_MESSAGES_EACH", "50"))
-BATCH = 25  # messages per webhook body, as Meta batches them
-JSON = "application/json"  # POST /webhook takes nothing else
+SIZES = [size for size in (10_000, 100_000, 1_000_000) if size <= int(os.environ.get("SIZE", "100000"))]
+BUILD_BATCH = 500  # messages of one conversation per apply_events call while building
 BUSINESS, PHONE_ID = "15550001111", "100000000000001"
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+BIG = "447000000000"  # the conversation with a tenth of all messages
 
 
-def body(messages: list[dict[str, Any]], contacts: list[dict[str, Any]]) -> bytes:
-    return json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
-        {"field": "messages", "value": {"messaging_product": "whatsapp",
-                                        "metadata": {"display_phone_number": BUSINESS, "phone_number_id": PHONE_ID},
-                                        "contacts": contacts, "messages": messages}}]}]}).encode()
+def wa_id(n: int) -> str:
+    return f"4479{n:08d}"
 
 
 def timed(fn: Callable[[], Any], runs: int) -> dict[str, float]:
@@ -43,7 +48,132 @@ def timed(fn: Callable[[], Any], runs: int) -> dict[str, float]:
         fn()
         samples.append((time.perf_counter() - start) * 1000)
     samples.sort()
-    return {"p50": statistics.median(samples), "p95": samples[int(len(samples) * 0.95) - 1], "max": samples[-1]}
+    return {"p50": statistics.median(samples), "p95": samples[max(int(len(samples) * 0.95) - 1, 0)]}
+
+
+class Dataset:
+    """The growing dataset: how many messages each conversation has so far, and the clock."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.clock = 0  # seconds after T0 of the next message
+        self.business = Business(PHONE_ID, BUSINESS)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def grow(self, size: int) -> float:
+        """Add messages until there are `size`; the write path's rate (messages per second)."""
+        conversations = max(size // 100, 2)
+        targets = {BIG: size // 10}
+        rest = size - targets[BIG]
+        for n in range(conversations - 1):
+            targets[wa_id(n)] = rest // (conversations - 1) + (1 if n < rest % (conversations - 1) else 0)
+        added, start = 0, time.perf_counter()
+        # round after round, each conversation gets its next batch, so recency keeps moving
+        while True:
+            progressed = False
+            for contact, target in targets.items():
+                missing = target - self.counts.get(contact, 0)
+                if missing <= 0:
+                    continue
+                batch = min(missing, BUILD_BATCH if contact == BIG else 50)
+                apply_events([self.event(contact) for _ in range(batch)])
+                added += batch
+                progressed = True
+            if not progressed:
+                break
+        return added / (time.perf_counter() - start)
+
+    def event(self, contact: str) -> MessageEvent:
+        n = self.counts.get(contact, 0)
+        self.counts[contact] = n + 1
+        self.clock += 1
+        inbound = n % 3 != 2
+        return MessageEvent(
+            wamid=f"wamid.BENCH.{contact}.{n}", business=self.business, contact_wa_id=contact,
+            contact_name=f"Customer {contact[-4:]}", direction="inbound" if inbound else "outbound",
+            sender=contact if inbound else BUSINESS, recipient=BUSINESS if inbound else contact, type="text",
+            content={"body": f"message {n} in this chat, about an order and its delivery"},
+            timestamp=T0 + timedelta(seconds=self.clock))
+
+
+def webhook(messages: list[dict[str, Any]]) -> bytes:
+    contacts = [{"profile": {"name": "Webhook customer"}, "wa_id": m["from"]} for m in messages]
+    return json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
+        {"field": "messages", "value": {"messaging_product": "whatsapp",
+                                        "metadata": {"display_phone_number": BUSINESS, "phone_number_id": PHONE_ID},
+                                        "contacts": contacts[:1], "messages": messages}}]}]}).encode()
+
+
+def text(sender: str, wamid: str, at: int) -> dict[str, Any]:
+    return {"from": sender, "id": wamid, "timestamp": str(at), "type": "text", "text": {"body": "hello"}}
+
+
+def raw_insert_rate(app: Any) -> tuple[float, float]:
+    """Message-shaped documents straight through pymongo into a scratch collection of the same database:
+    one insert_one each, and insert_many of 25."""
+    with app.app_context():
+        collection = Message._get_db()[f"bench_raw_{uuid.uuid4().hex[:6]}"]
+        sample = Message.objects.first().to_mongo().to_dict()
+        n = 2000
+        start = time.perf_counter()
+        for i in range(n):
+            collection.insert_one({**sample, "_id": f"raw.{i}"})
+        single = n / (time.perf_counter() - start)
+        start = time.perf_counter()
+        for b in range(n // 25):
+            collection.insert_many([{**sample, "_id": f"raw.many.{b}.{i}"} for i in range(25)])
+        many = n / (time.perf_counter() - start)
+        collection.drop()
+    return single, many
+
+
+def webhook_rates(app: Any) -> tuple[float, float]:
+    """Single-message webhooks from 8 threads; then bodies of 25 messages (25 conversations) one after another."""
+    client = app.test_client()
+    base = int((T0 + timedelta(days=400)).timestamp())
+    per_thread, threads = 60, 8
+
+    def post(t: int) -> None:
+        own = app.test_client()
+        for i in range(per_thread):
+            assert own.post("/webhook", data=webhook([text(wa_id(900000 + t), f"wamid.HOOK.{t}.{i}", base + i)]),
+                            content_type="application/json").status_code == 200
+
+    start = time.perf_counter()
+    workers = [threading.Thread(target=post, args=(t,)) for t in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    single = per_thread * threads / (time.perf_counter() - start)
+    bodies = 20
+    start = time.perf_counter()
+    for b in range(bodies):
+        batch = [text(wa_id(910000 + i), f"wamid.HOOK25.{b}.{i}", base + b) for i in range(25)]
+        assert client.post("/webhook", data=webhook(batch), content_type="application/json").status_code == 200
+    batched = bodies * 25 / (time.perf_counter() - start)
+    return single, batched
+
+
+def measure(client: Any, data: Dataset) -> dict[str, dict[str, float]]:
+    first = client.get(f"/api/messages/{BIG}").get_json()
+    deep = client.get(f"/api/messages/{BIG}?before={first['meta']['before']}").get_json()
+    for _ in range(10):  # a cursor a few pages back in the big conversation
+        deep = client.get(f"/api/messages/{BIG}?before={deep['meta']['before']}").get_json()
+    cursor = deep["meta"]["before"]
+    listing = client.get("/api/conversations").get_json()
+    small = wa_id(len(data.counts) // 2)
+    return {
+        "GET /api/messages (big chat, latest 50)": timed(lambda: client.get(f"/api/messages/{BIG}"), 30),
+        "GET /api/messages?before= (big chat)": timed(lambda: client.get(f"/api/messages/{BIG}?before={cursor}"), 30),
+        "GET /api/messages (a 100-message chat)": timed(lambda: client.get(f"/api/messages/{small}"), 30),
+        "GET /api/conversations (first 50)": timed(lambda: client.get("/api/conversations"), 30),
+        "GET /api/conversations?before= (page 2)": timed(
+            lambda: client.get(f"/api/conversations?before={listing['meta']['before']}"), 30),
+    }
 
 
 def run(uri: str) -> None:
@@ -53,78 +183,28 @@ def run(uri: str) -> None:
     client = app.test_client()
     with app.app_context():  # the API needs a token (webapp.auth); the webhook needs none
         client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {issue(f'bench-{uuid.uuid4().hex[:8]}')[1]}"
-    wa_ids = [f"4479{n:08d}" for n in range(CONVERSATIONS)]
-    total = CONVERSATIONS * MESSAGES_EACH
-    base = 1754400000
-
-    start = time.perf_counter()
-    pending: list[dict[str, Any]] = []
-    contacts: dict[str, dict[str, Any]] = {}
-    sent = 0
-    for i in range(MESSAGES_EACH):
-        for c, wa_id in enumerate(wa_ids):
-            pending.append({"from": wa_id, "id": f"wamid.BENCH.{c}.{i}", "timestamp": str(base + i * 60 + c),
-                            "type": "text", "text": {"body": f"message {i} from {wa_id}"}})
-            contacts[wa_id] = {"profile": {"name": f"Customer {c}"}, "wa_id": wa_id}
-            if len(pending) == BATCH:
-                assert client.post("/webhook", data=body(pending, list(contacts.values())),
-                           content_type=JSON).status_code == 200
-                sent += len(pending)
-                pending, contacts = [], {}
-    if pending:
-        assert client.post("/webhook", data=body(pending, list(contacts.values())),
-                           content_type=JSON).status_code == 200
-    ingest_s = time.perf_counter() - start
-    assert Message.objects.count() == total
-
-    outbound_ids = []
-    for n in range(50):
-        response = client.post("/api/messages", json={"waId": wa_ids[n % CONVERSATIONS], "messageBody": "reply"})
-        outbound_ids.append(response.get_json()["data"]["id"])
-    status_timings = timed(lambda: client.post("/webhook", data=json.dumps({
-        "object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
-            "metadata": {"display_phone_number": BUSINESS, "phone_number_id": PHONE_ID},
-            "statuses": [{"id": outbound_ids.pop(), "status": "read", "timestamp": str(base + 99999),
-                          "recipient_id": wa_ids[0]}]}}]}]}), content_type=JSON), 50)
-
-    results = {
-        "ingest": f"{total} messages in {ingest_s:.1f}s = {total / ingest_s:.0f} msg/s ({BATCH} per body)",
-        "POST /webhook (one read status)": status_timings,
-        "GET /api/conversations": timed(lambda: client.get("/api/conversations"), 30),
-        "GET /api/conversations?q=": timed(lambda: client.get("/api/conversations?q=Customer%2017"), 30),
-        "GET /api/messages/<wa_id> (latest 50)": timed(lambda: client.get(f"/api/messages/{wa_ids[7]}"), 30),
-        "POST /api/messages": timed(lambda: client.post("/api/messages", json={"waId": wa_ids[3],
-                                                                                 "messageBody": "hi"}), 30),
-    }
-    print(f"\nServer: {uri.split('@')[-1]}  data: {CONVERSATIONS} conversations x {MESSAGES_EACH} messages")
-    for name, value in results.items():
-        if isinstance(value, dict):
-            print(f"  {name:42s} p50 {value['p50']:7.1f} ms   p95 {value['p95']:7.1f} ms   max {value['max']:7.1f} ms")
-        else:
-            print(f"  {name:42s} {value}")
-
-    db = Message._get_db()
-    print("\nexplain (what the server does for each hot query):")
-    queries = {
-        "message page": ("messages", {"conversation_id": f"{PHONE_ID}:{wa_ids[7]}", "type": {"$ne": "reaction"}},
-                         {"timestamp": -1, "received_at": -1}),
-        "conversation list": ("conversations", {"last_message_at": {"$ne": None}},
-                              {"last_message_at": -1, "_id": -1}),
-        "status write (by _id)": ("messages", {"_id": "wamid.BENCH.7.3"}, None),
-        "conversation write (by _id)": ("conversations", {"_id": f"{PHONE_ID}:{wa_ids[7]}"}, None),
-    }
-    for name, (collection, flt, sort) in queries.items():
-        command: dict[str, Any] = {"find": collection, "filter": flt, "limit": 51}
-        if sort:
-            command["sort"] = sort
-        plan = db.command("explain", command, verbosity="queryPlanner")
-        if "filterPushdown" in plan:  # FerretDB
-            summary = (f"filterPushdown={plan['filterPushdown']} sortPushdown={plan['sortPushdown']} "
-                       f"plan={plan['queryPlanner'].get('Plan')}")
-        else:  # MongoDB
-            winning = plan["queryPlanner"]["winningPlan"]
-            summary = json.dumps(winning)[:160]
-        print(f"  {name:28s} {summary}")
+    data = Dataset()
+    table: dict[int, dict[str, Any]] = {}
+    for size in SIZES:
+        with app.app_context():
+            rate = data.grow(size)
+        table[size] = {"write path (msg/s)": rate, **measure(client, data)}
+        print(f"  {size:>9,} messages, {len(data.counts):,} conversations: built at {rate:,.0f} msg/s", flush=True)
+    names = list(next(iter(table.values())))
+    print(f"\nServer: {uri.split('@')[-1]}   p50 / p95 in ms")
+    print(f"| {'':44s} | " + " | ".join(f"{size:>13,}" for size in table) + " |")
+    print(f"|{'-' * 46}|" + "|".join("-" * 15 for _ in table) + "|")
+    for name in names:
+        cells = []
+        for row in table.values():
+            value = row[name]
+            shown = f"{value:,.0f}" if isinstance(value, float) else f"{value['p50']:.1f} / {value['p95']:.0f}"
+            cells.append(f"{shown:>13}")
+        print(f"| {name:44s} | " + " | ".join(cells) + " |")
+    single, many = raw_insert_rate(app)
+    hooks_single, hooks_batched = webhook_rates(app)
+    print(f"\ningest (msg/s): raw insert_one {single:,.0f}, raw insert_many(25) {many:,.0f}; "
+          f"webhooks: 1 message each at concurrency 8 {hooks_single:,.0f}, 25 per body {hooks_batched:,.0f}")
 
 
 def main() -> None:

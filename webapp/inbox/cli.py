@@ -6,12 +6,15 @@ import click
 from flask import Flask
 
 from .audit import audit
+from .reindex import reindex_command
 
 
 def register(app: Flask) -> None:
     @app.cli.group("inbox")
     def inbox() -> None:
         """Conversations and messages."""
+
+    inbox.add_command(reindex_command)  # flask inbox reindex
 
     @inbox.command("audit")
     def audit_command() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +35,7 @@ from ..core.clock import as_utc, iso, utcnow
 from ..core.db import write_lock
 from ..whatsapp.events import STATUS_BY_RANK, STATUS_RANK
 from ..whatsapp.message_types import preview
+from .indexes import CHUNK, INDEX_DOCUMENTS, ContactConversations, RecentChunk, TimelineChunk
 
 
 def fold(text: str | None) -> str:
@@ -147,6 +149,11 @@ class Conversation(Document):
     assignee = StringField(null=True)  # the agent's email
     status_changed_at = DateTimeField(null=True)
     search_text = StringField(null=True)  # the contact's name folded (fold()): what search matches
+    # The hot reads (webapp/inbox/indexes.py): the last bubble's number in the timeline, a count of
+    # writes (the row's snapshot with the highest wins), and the recency chunk holding the row.
+    seq = IntField(default=0)
+    rev = IntField(default=0)
+    row_chunk = IntField(null=True)
 
     meta = {
         "collection": "conversations",
@@ -164,14 +171,23 @@ class Conversation(Document):
         """The conversation with a contact: on `phone_number_id` when given, else the latest one."""
         if phone_number_id:
             return cls.objects(pk=f"{phone_number_id}:{wa_id}").first()
-        return cls.objects(wa_id=wa_id).order_by("-last_message_at").first()
+        found = [c for c in map(cls._by_id, ContactConversations.of(wa_id) or []) if c is not None]
+        return max(found, key=lambda c: (c.last_message_at is not None, c.last_message_at or c.created_at),
+                   default=None)
+
+    @classmethod
+    def _by_id(cls, conversation_id: str) -> Conversation | None:
+        return cls.objects(pk=conversation_id).first()
 
     @classmethod
     def recent(cls, *, limit: int, query: str = "", before: Conversation | None = None,
-               only: Q | None = None) -> list[Conversation]:
+               only: Q | None = None, shown: Callable[[Conversation], bool] | None = None) -> list[Conversation]:
         """Most recent first; `query` matches the contact's name (accents and case aside), number
         (typed with + or spaces too) or the text of a message; `before` pages on; `only` narrows to a list
-        filter (see `list_filter`)."""
+        filter (see `list_filter`) and `shown` is the same filter on a row. Without a query it reads the
+        recency chunks (a few `_id` reads, `shown` applied to their rows); a search evaluates the filter."""
+        if not query and (only is None or shown is not None):
+            return cls._recent_rows(limit=limit, before=before, shown=shown)
         filters = Q(last_message_at__ne=None)
         if only is not None:
             filters &= only
@@ -195,6 +211,30 @@ class Conversation(Document):
         return list(cls.objects(filters).order_by("-last_message_at", "-id").limit(limit))
 
     @classmethod
+    def _recent_rows(cls, *, limit: int, before: Conversation | None,
+                     shown: Callable[[Conversation], bool] | None = None) -> list[Conversation]:
+        """Read recency chunks from the newest (or the cursor's) down until `limit` rows are found. A
+        chunk holds the conversations whose latest message came in while it was the newest, so rows
+        are ordered across chunks except for a message that arrived long after its timestamp."""
+        top = RecentChunk.newest_chunk() if before is None else before.row_chunk
+        if top is None:
+            return []
+        cursor = (before.last_message_at, before.id) if before is not None else None
+        found: dict[str, Conversation] = {}
+        for _, docs in RecentChunk.rows(top):
+            for doc in docs:
+                row = cls._from_son(doc)
+                if row.id in found or row.last_message_at is None or (shown is not None and not shown(row)):
+                    continue
+                if cursor is not None and (as_utc(row.last_message_at), row.id) >= (as_utc(cursor[0]), cursor[1]):
+                    continue
+                found[row.id] = row
+            if len(found) >= limit:
+                break
+        rows = sorted(found.values(), key=lambda c: (as_utc(c.last_message_at), c.id), reverse=True)
+        return rows[:limit]
+
+    @classmethod
     def unread_counts(cls) -> dict[str, int]:
         """Unread messages per contact (the tab title's total): one scan of the conversations, made
         when a page loads or reconnects; pushed row updates keep the page's copy current."""
@@ -210,15 +250,14 @@ class Conversation(Document):
         """Fold a stored message into its conversation in one atomic upsert: create it, and replace the
         summary only if this message is at least as new (webhooks come out of order; `$max` on the
         summary compares its leading timestamp, then arrival time). Idempotent: a message delivered
-        again does it again harmlessly. Counting it unread is `count_unread` (also idempotent)."""
+        again does it again harmlessly. Counting it unread is `count_unread` (also idempotent).
+        Then the conversation's row in the list and, for a bubble without its number in the timeline
+        (a delivery again repairs one whose first delivery failed before this point), its place there."""
         update: dict[str, Any] = {
-            "$setOnInsert": {
-                "phone_number_id": message.phone_number_id,
-                "wa_id": message.wa_id,
-                "created_at": utcnow(),
-            },
+            "$setOnInsert": cls._created(message),
             "$set": {"business_number": business_number},
             "$max": {"last_message": message.summary_son(), "last_message_at": message.timestamp},
+            "$inc": {"rev": 1},
         }
         if contact_name:
             update["$set"]["contact_name"] = contact_name
@@ -226,7 +265,45 @@ class Conversation(Document):
         if message.direction == "inbound":
             update["$max"]["last_inbound_at"] = message.timestamp
             update["$max"]["last_inbound"] = SON([("at", message.timestamp), ("id", message.id)])
-        cls._get_collection().update_one({"_id": message.conversation_id}, update, upsert=True)
+        unplaced = message.seq is None and message.type != "reaction"
+        if unplaced:
+            update["$inc"]["seq"] = 1
+        elif message.seq is not None:  # placed already: the counter at least covers it (written again)
+            update["$max"]["seq"] = message.seq
+        collection = cls._get_collection()
+        before = collection.find_one_and_update({"_id": message.conversation_id}, update, upsert=True)
+        after = collection.find_one({"_id": message.conversation_id})
+        if before is None or after.get("row_chunk") is None:  # new (or from before the list's chunks)
+            ContactConversations.add(message.wa_id, message.conversation_id)
+        if unplaced:
+            message.seq = Message.place(message.id, int(after["seq"]), below=(before or {}).get("last_message"))
+        cls._put_row(after, moved=(after.get("last_message") or {}).get("id") == message.id)
+
+    @staticmethod
+    def _created(message: Message) -> dict[str, Any]:
+        return {"phone_number_id": message.phone_number_id, "wa_id": message.wa_id, "created_at": utcnow()}
+
+    @classmethod
+    def _put_row(cls, after: dict[str, Any] | None, *, moved: bool = False) -> None:
+        """The conversation's row in the recency chunks, after a write that returned `after`."""
+        if after is None:
+            return
+        chunk = RecentChunk.put(after, moved=moved)
+        if chunk is not None:
+            cls._get_collection().update_one({"_id": after["_id"]}, {"$set": {"row_chunk": chunk}})
+
+    @classmethod
+    def _update_row(cls, flt: dict[str, Any], update: dict[str, Any]) -> bool:
+        """One conditional update of a conversation that the list shows; True when it matched."""
+        update = {**update, "$inc": {**update.get("$inc", {}), "rev": 1}}
+        after = cls._get_collection().find_one_and_update(flt, update, return_document=ReturnDocument.AFTER)
+        cls._put_row(after)
+        return after is not None
+
+    @classmethod
+    def _refresh_row(cls, conversation_id: str) -> None:
+        """After a write that bumped `rev`: the conversation's row as it is now."""
+        cls._put_row(cls._get_collection().find_one({"_id": conversation_id}))
 
     # --- the unread count: exact whatever fails in between ------------------------------------
     # A message is unread when it is inbound and arrived (`received_at`) after the conversation was
@@ -280,40 +357,42 @@ class Conversation(Document):
             entries, read_at = changed
             if read_at is not None and read_at != as_utc(doc.get("read_at")):
                 legacy = 0  # a read clears what was counted before the list existed
-            result = collection.update_one(
+            after = collection.find_one_and_update(
                 {"_id": conversation_id, "unread_rev": doc.get("unread_rev")},
                 {"$set": {"unread": entries, "unread_legacy": legacy, "unread_count": len(entries) + legacy,
                           "read_at": read_at},
-                 "$inc": {"unread_rev": 1}},
+                 "$inc": {"unread_rev": 1, "rev": 1}},
+                return_document=ReturnDocument.AFTER,
             )
-            if result.matched_count:
+            if after is not None:
+                cls._put_row(after)
                 return len(entries) + legacy != before
         raise RuntimeError(f"conversation {conversation_id} kept changing while its unread count was updated")
 
     @classmethod
     def raise_summary_status(cls, conversation_id: str, wamid: str, rank: int) -> bool:
         """Move the summary's tick forward when `wamid` is still the latest message."""
-        result = cls._get_collection().update_one(
+        return cls._update_row(
             {"_id": conversation_id, "last_message.id": wamid, "last_message.status_rank": {"$lt": rank}},
             {"$max": {"last_message.status_rank": rank}},
         )
-        return result.modified_count > 0
 
     @classmethod
     def reset_summary_status(cls, conversation_id: str, message_id: str, rank: int) -> bool:
         """The summary's tick back to `rank` when `message_id` is still the latest (a retried send)."""
-        result = cls._get_collection().update_one(
-            {"_id": conversation_id, "last_message.id": message_id}, {"$set": {"last_message.status_rank": rank}})
-        return result.modified_count > 0
+        return cls._update_row({"_id": conversation_id, "last_message.id": message_id,
+                                "last_message.status_rank": {"$ne": rank}},
+                               {"$set": {"last_message.status_rank": rank}})
 
     @classmethod
     def note_typing(cls, conversation_id: str, at: datetime, every: timedelta) -> bool:
         """Record that the agent types now; True when no indicator went out in the last `every` (send one)."""
         with write_lock():  # FerretDB rewrites the whole document: unlocked, it could undo an unread count
             before = cls._get_collection().find_one_and_update({"_id": conversation_id},
-                                                               {"$max": {"typing_sent_at": at}})
-        if before is None:
-            return False
+                                                               {"$max": {"typing_sent_at": at}, "$inc": {"rev": 1}})
+            if before is None:
+                return False
+            cls._refresh_row(conversation_id)
         last = as_utc(before.get("typing_sent_at"))
         return last is None or at - last >= every
 
@@ -321,7 +400,15 @@ class Conversation(Document):
     def change_state(cls, conversation_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
         """Set status and/or assignee; the stored document as it was before, or None when there is none.
         Callers hold the write lock (FerretDB's updates are read-modify-write)."""
-        return cls._get_collection().find_one_and_update({"_id": conversation_id}, {"$set": changes})
+        before = cls._get_collection().find_one_and_update({"_id": conversation_id},
+                                                           {"$set": changes, "$inc": {"rev": 1}})
+        if before is not None:
+            cls._refresh_row(conversation_id)
+        return before
+
+    @classmethod
+    def note_status_change(cls, conversation_id: str, at: datetime) -> None:
+        cls._update_row({"_id": conversation_id}, {"$set": {"status_changed_at": at}})
 
     @classmethod
     def reopen(cls, conversation_id: str, at: datetime, *, arrived: datetime | None = None) -> bool:
@@ -330,8 +417,7 @@ class Conversation(Document):
         query: dict[str, Any] = {"_id": conversation_id, "status": RESOLVED}
         if arrived is not None:
             query["$or"] = [{"status_changed_at": None}, {"status_changed_at": {"$lt": arrived}}]
-        result = cls._get_collection().update_one(query, {"$set": {"status": OPEN, "status_changed_at": at}})
-        return result.modified_count > 0
+        return cls._update_row(query, {"$set": {"status": OPEN, "status_changed_at": at}})
 
     @classmethod
     def mark_read(cls, conversation_id: str) -> bool:
@@ -366,6 +452,10 @@ class Message(Document):
     # A received file, fetched from WhatsApp (webapp.media): status pending|ready|failed, tries, key
     # (in the media storage), sha256, size, mime_type, filename, error. None: never fetched.
     media = DictField(null=True, default=None)
+    # Its number in the conversation's timeline (webapp/inbox/indexes.py; reactions have none) and a
+    # count of writes: the timeline's snapshot with the highest wins.
+    seq = IntField(null=True)
+    rev = IntField(default=0)
     # The text read from a received image or PDF (webapp.ocr): status pending|done|failed, text, language,
     # pages, method (text layer, ocr or both), key (the file read), error, at. None: not read.
     text_extract = DictField(null=True, default=None)
@@ -379,14 +469,19 @@ class Message(Document):
     # --- queries ------------------------------------------------------------------------------
 
     @classmethod
-    def page(cls, conversation_id: str, *, limit: int, before: Message | None = None) -> tuple[list[Message], bool]:
-        """Up to `limit` bubbles before `before` (or the latest), oldest first, and whether older ones exist."""
-        filters = Q(conversation_id=conversation_id) & Q(type__ne="reaction")
-        if before is not None:
-            filters &= Q(timestamp__lt=before.timestamp) | Q(
-                timestamp=before.timestamp, received_at__lt=before.received_at
-            )
-        newest_first = list(cls.objects(filters).order_by("-timestamp", "-received_at").limit(limit + 1))
+    def page(cls, conversation_id: str, *, limit: int, before: Message | None = None,
+             last_seq: int | None = None) -> tuple[list[Message], bool]:
+        """Up to `limit` bubbles before `before` (or the latest), oldest first, and whether older ones exist.
+        Read from the timeline chunks: the `limit` latest bubbles to arrive, shown in timestamp order."""
+        if before is not None:  # a bubble arrives at most a chunk after later ones, as a rule
+            top = (before.seq or 0) + CHUNK
+        elif last_seq is not None:
+            top = last_seq
+        else:
+            conversation = Conversation.objects(pk=conversation_id).only("seq").first()
+            top = (conversation.seq or 0) if conversation else 0
+        cursor = (as_utc(before.timestamp), as_utc(before.received_at)) if before is not None else None
+        newest_first = [cls._from_son(doc) for doc in TimelineChunk.page(conversation_id, top, limit + 1, cursor)]
         has_more = len(newest_first) > limit
         return list(reversed(newest_first[:limit])), has_more
 
@@ -455,6 +550,24 @@ class Message(Document):
         return result.upserted_id is not None
 
     @classmethod
+    def place(cls, message_id: str, seq: int, below: dict[str, Any] | None = None) -> int:
+        """Give a stored bubble its number in the timeline and put it there (`below`: the conversation's
+        latest message before it, for a chunk it begins)."""
+        after = cls._get_collection().find_one_and_update({"_id": message_id}, {"$set": {"seq": seq},
+                                                                                "$inc": {"rev": 1}},
+                                                          return_document=ReturnDocument.AFTER)
+        if after is not None:
+            TimelineChunk.put_many([after], below)
+        return seq
+
+    @classmethod
+    def refresh(cls, message_id: str) -> None:
+        """After a write to a message: its snapshot in the timeline (every write bumps `rev`)."""
+        doc = cls._get_collection().find_one({"_id": message_id})
+        if doc is not None:
+            TimelineChunk.put(doc)
+
+    @classmethod
     def raise_status(
         cls, wamid: str, status: str, at: datetime, error: dict[str, Any] | None
     ) -> tuple[Message | None, bool]:
@@ -465,12 +578,14 @@ class Message(Document):
         update: dict[str, Any] = {
             "$max": {"status_rank": STATUS_RANK[status]},
             "$min": {f"status_times.{status}": at},
+            "$inc": {"rev": 1},
         }
         if error is not None:
             update["$set"] = {"error": error}
         before = cls._get_collection().find_one_and_update({"_id": wamid}, update)
         if before is None:
             return None, False
+        cls.refresh(wamid)
         message = cls._from_son(before)
         return message, message.status_rank < STATUS_RANK[status]
 
@@ -482,10 +597,11 @@ class Message(Document):
         reaction = SON([("at", at), ("emoji", emoji)])
         # No projection: FerretDB 1.24 does not implement findAndModify's `fields`.
         before = cls._get_collection().find_one_and_update(
-            {"_id": target_wamid}, {"$max": {f"reactions.{sender}": reaction}}
+            {"_id": target_wamid}, {"$max": {f"reactions.{sender}": reaction}, "$inc": {"rev": 1}}
         )
         if before is None:
             return None
+        cls.refresh(target_wamid)
         previous = (before.get("reactions") or {}).get(sender)
         if previous is None:
             return bool(emoji)
@@ -497,23 +613,33 @@ class Message(Document):
     def set_media(cls, message_id: str, media: dict[str, Any]) -> bool:
         """Replace the message's media record; False when there is no such message."""
         with write_lock():
-            result = cls._get_collection().update_one({"_id": message_id}, {"$set": {"media": media}})
-        return result.matched_count > 0
+            after = cls._get_collection().find_one_and_update({"_id": message_id},
+                                                              {"$set": {"media": media}, "$inc": {"rev": 1}},
+                                                              return_document=ReturnDocument.AFTER)
+            if after is not None:
+                TimelineChunk.put(after)
+        return after is not None
 
     @classmethod
     def count_media_try(cls, message_id: str) -> int:
         """Count one more try at fetching the message's media (its record must exist); the new count."""
         with write_lock():
             after = cls._get_collection().find_one_and_update(
-                {"_id": message_id}, {"$inc": {"media.tries": 1}}, return_document=ReturnDocument.AFTER)
+                {"_id": message_id}, {"$inc": {"media.tries": 1, "rev": 1}}, return_document=ReturnDocument.AFTER)
+            if after is not None:
+                TimelineChunk.put(after)
         return int(((after or {}).get("media") or {}).get("tries") or 0)
 
     @classmethod
     def set_text_extract(cls, message_id: str, record: dict[str, Any]) -> bool:
         """Replace the text read from the message's file (webapp.ocr); False when there is no such message."""
         with write_lock():
-            result = cls._get_collection().update_one({"_id": message_id}, {"$set": {"text_extract": record}})
-        return result.matched_count > 0
+            after = cls._get_collection().find_one_and_update({"_id": message_id},
+                                                              {"$set": {"text_extract": record}, "$inc": {"rev": 1}},
+                                                              return_document=ReturnDocument.AFTER)
+            if after is not None:
+                TimelineChunk.put(after)
+        return after is not None
 
     @classmethod
     def named(cls, wamid: str, *fields: str) -> Message | None:
@@ -527,7 +653,11 @@ class Message(Document):
 
     @classmethod
     def set_wamid(cls, message_id: str, wamid: str) -> None:
-        cls._get_collection().update_one({"_id": message_id}, {"$set": {"wamid": wamid}})
+        after = cls._get_collection().find_one_and_update({"_id": message_id},
+                                                          {"$set": {"wamid": wamid}, "$inc": {"rev": 1}},
+                                                          return_document=ReturnDocument.AFTER)
+        if after is not None:
+            TimelineChunk.put(after)
 
     @classmethod
     def reopen_failed(cls, message_id: str) -> Message | None:
@@ -535,9 +665,12 @@ class Message(Document):
         back); None unless it is failed now."""
         before = cls._get_collection().find_one_and_update(
             {"_id": message_id, "status_rank": STATUS_RANK["failed"], "sent_by_app": {"$ne": None}},
-            {"$set": {"status_rank": STATUS_RANK["pending"], "error": None, "wamid": None}},
+            {"$set": {"status_rank": STATUS_RANK["pending"], "error": None, "wamid": None}, "$inc": {"rev": 1}},
         )
-        return cls._from_son(before) if before else None
+        if before is None:
+            return None
+        cls.refresh(message_id)
+        return cls._from_son(before)
 
 
 class WamidAlias(Document):
@@ -591,4 +724,4 @@ class PendingUpdate(Document):
         return result.deleted_count > 0
 
 
-DOCUMENTS: tuple[type[Document], ...] = (Conversation, Message, PendingUpdate, WamidAlias)
+DOCUMENTS: tuple[type[Document], ...] = (Conversation, Message, PendingUpdate, WamidAlias, *INDEX_DOCUMENTS)

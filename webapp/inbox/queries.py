@@ -48,8 +48,11 @@ def conversations(*, limit: int, query: str = "", before_wa_id: str | None = Non
         before = Conversation.for_wa_id(before_wa_id)
         if before is None:
             raise Invalid("Invalid paging cursor.", {"before": f"no conversation with {before_wa_id}"})
+    wanted = f"mine:{agent_email}" if list_filter == "mine" else list_filter
     rows = Conversation.recent(limit=limit + 1, query=query, before=before,
-                               only=documents.list_filter(list_filter, agent_email))
+                               only=documents.list_filter(list_filter, agent_email),
+                               shown=lambda c: wanted in documents.filters_matched(c.status, c.assignee,
+                                                                                  c.unread_count or 0))
     return rows[:limit], len(rows) > limit
 
 
@@ -66,9 +69,9 @@ def message_page(conversation: Conversation, *, limit: int = DEFAULT_PAGE, befor
     before = None
     if before_id:
         before = Message.objects(pk=before_id).first()
-        if before is None or before.conversation_id != conversation.id:
+        if before is None or before.conversation_id != conversation.id or before.seq is None:
             raise Invalid("Invalid paging cursor.", {"before": "is not a message of this conversation"})
-    messages, has_more = Message.page(conversation.id, limit=limit, before=before)
+    messages, has_more = Message.page(conversation.id, limit=limit, before=before, last_seq=conversation.seq or 0)
     return MessagePage(conversation, messages, has_more)
 
 

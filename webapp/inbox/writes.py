@@ -224,6 +224,7 @@ def _apply_message(event: MessageEvent, report: Report) -> None:
         # Fold the stored message in again: when a delivery failed between storing the message and
         # updating its conversation, WhatsApp's retry (or a replay) is a duplicate and repairs it.
         message = Message.objects(pk=event.wamid).first() or message
+        Message.refresh(message.id)  # its timeline snapshot too
     Conversation.record_message(message, event.contact_name, event.business.display_number)
     if message.direction == "inbound":
         changed = Conversation.count_unread(message)
@@ -407,7 +408,7 @@ def set_state(conversation_id: str, *, by: str, status: str | None = None,
         if (new_status, new_assignee) == (previous_status, previous_assignee):
             return None
         if new_status != previous_status:
-            Conversation._get_collection().update_one({"_id": conversation_id}, {"$set": {"status_changed_at": at}})
+            Conversation.note_status_change(conversation_id, at)
     change = ConversationStateChanged(conversation_id, new_status, previous_status, new_assignee, previous_assignee,
                                       by=by, at=at)
     bus.publish(ConversationChanged(conversation_id), change)

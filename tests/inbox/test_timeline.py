@@ -1,0 +1,128 @@
+"""The hot reads' own documents (webapp/inbox/indexes.py): a chat read from its timeline chunks, the list
+from its recency chunks, and `flask inbox reindex` building both for a database written before them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.helpers.http import get_ok, run_cli, webhook_ok
+from tests.helpers.payloads import RAVI, inbound, meta_body, outbound, reaction, status, statuses, text, value
+from webapp.inbox.documents import Conversation, Message
+from webapp.inbox.indexes import ContactConversations, RecentChunk, TimelineChunk
+from webapp.inbox.writes import set_state
+
+T0 = 1754400000  # 2025-08-05T13:20:00Z
+OTHERS = [f"4479000000{n:02d}" for n in range(30)]
+
+
+def page_ids(client: FlaskClient, wa_id: str, limit: int = 7) -> list[str]:
+    """Every message of a chat, paging back `limit` at a time, oldest first."""
+    seen: list[str] = []
+    url = f"/api/messages/{wa_id}?limit={limit}"
+    for _ in range(100):
+        body = get_ok(client, url)
+        seen = [m["id"] for m in body["data"]] + seen
+        if not body["meta"]["hasMore"]:
+            return seen
+        url = f"/api/messages/{wa_id}?limit={limit}&before={body['meta']['before']}"
+    raise AssertionError("paging did not end")
+
+
+def list_ids(client: FlaskClient, limit: int = 4) -> list[str]:
+    seen: list[str] = []
+    url = f"/api/conversations?limit={limit}"
+    for _ in range(100):
+        body = get_ok(client, url)
+        seen += [c["wa_id"] for c in body["data"]]
+        if not body["meta"]["hasMore"]:
+            return seen
+        url = f"/api/conversations?limit={limit}&before={body['meta']['before']}"
+    raise AssertionError("paging did not end")
+
+
+def fill(client: FlaskClient) -> list[str]:
+    """60 messages from Ravi over several bodies (a few late, out of order), and a message from each of
+    30 other customers; the ids in the order the chat shows them."""
+    ids = [f"wamid.T{i:03d}" for i in range(60)]
+    order = list(range(60))
+    order[10], order[40] = order[40], order[10]  # one arrives 30 messages late, one 30 early
+    for start in range(0, 60, 9):
+        webhook_ok(client, inbound(*[text(f"m{i}", id=ids[i], timestamp=T0 + i) for i in order[start:start + 9]]))
+    for n, wa_id in enumerate(OTHERS):
+        webhook_ok(client, inbound(text(f"hello {n}", id=f"wamid.O{n:02d}", timestamp=T0 + 100 + n, sender=wa_id),
+                                   wa_id=wa_id))
+    return ids
+
+
+def test_a_long_chat_pages_in_time_order_and_shows_every_change(client: FlaskClient) -> None:
+    ids = fill(client)
+    assert page_ids(client, RAVI) == ids
+    webhook_ok(client, meta_body(value(messages=[outbound("Shipped", id="wamid.OUT", timestamp=T0 + 70)],
+                                       contacts=[(RAVI, "Ravi Kumar")])))
+    # a status and a reaction show in the pages read from the chunks, an old page's too
+    webhook_ok(client, statuses(status("wamid.OUT", "read", timestamp=T0 + 500)))
+    webhook_ok(client, inbound(reaction(ids[3], "👍", id="wamid.R1", timestamp=T0 + 501)))
+    latest = get_ok(client, f"/api/messages/{RAVI}?limit=5")["data"]
+    assert [m["id"] for m in latest] == [*ids[-4:], "wamid.OUT"] and latest[-1]["status"] == "read"
+    old = get_ok(client, f"/api/messages/{RAVI}?limit=5&before={ids[5]}")["data"]
+    assert [m["id"] for m in old] == ids[:5]
+    assert [r["emoji"] for r in old[3]["reactions"]] == ["👍"]
+    assert page_ids(client, RAVI) == [*ids, "wamid.OUT"]
+
+
+def test_the_list_follows_the_latest_message_and_pages_completely(client: FlaskClient) -> None:
+    fill(client)
+    newest_first = [*reversed(OTHERS), RAVI]
+    assert list_ids(client) == newest_first
+    webhook_ok(client, inbound(text("back again", id="wamid.BACK", timestamp=T0 + 900, sender=OTHERS[3]),
+                               wa_id=OTHERS[3]))
+    webhook_ok(client, inbound(text("an old one, late", id="wamid.LATE", timestamp=T0 + 1, sender=OTHERS[5]),
+                               wa_id=OTHERS[5]))
+    assert list_ids(client) == [OTHERS[3], *[w for w in newest_first if w != OTHERS[3]]]
+    row = get_ok(client, "/api/conversations?limit=1")["data"][0]
+    assert row["wa_id"] == OTHERS[3] and row["text"]["body"] == "back again" and row["unreadCount"] == 2
+
+
+def test_reindex_builds_the_same_reads_for_an_older_database(app: Flask, client: FlaskClient) -> None:
+    ids = fill(client)
+    before: dict[str, Any] = {"chat": page_ids(client, RAVI), "list": list_ids(client),
+                              "rows": get_ok(client, "/api/conversations")["data"]}
+    # what a database written before the timeline looks like
+    for document in (TimelineChunk, RecentChunk, ContactConversations):
+        document.objects.delete()
+    Message.objects.update(unset__seq=True)
+    Conversation.objects.update(unset__seq=True, unset__row_chunk=True)
+    result = run_cli(app, "inbox", "reindex")
+    assert result.exit_code == 0, result.output
+    assert "31 conversation(s), 90 message(s)" in result.output
+    assert page_ids(client, RAVI) == before["chat"] == ids
+    assert list_ids(client) == before["list"]
+    assert get_ok(client, "/api/conversations")["data"] == before["rows"]
+    webhook_ok(client, inbound(text("after", id="wamid.AFTER", timestamp=T0 + 1000)))
+    assert page_ids(client, RAVI)[-1] == "wamid.AFTER" and list_ids(client)[0] == RAVI
+
+
+def test_rows_and_bubbles_read_by_id_carry_every_later_write(app: Flask, client: FlaskClient) -> None:
+    """State changes, reads, a reopen and the text read from a file reach the snapshots the reads use."""
+    webhook_ok(client, inbound(text("one", id="wamid.S1", timestamp=T0), text("two", id="wamid.S2", timestamp=T0 + 1)))
+    webhook_ok(client, inbound(text("other", id="wamid.S3", timestamp=T0 + 2, sender=OTHERS[0]), wa_id=OTHERS[0]))
+    conversation = Conversation.for_wa_id(RAVI)
+    assert conversation is not None
+    with app.app_context():
+        set_state(conversation.id, by="test", status="resolved", assignee="ana@example.com")
+        Message.set_text_extract("wamid.S1", {"status": "done", "text": "INVOICE 42"})
+    row = next(c for c in get_ok(client, "/api/conversations")["data"] if c["wa_id"] == RAVI)
+    assert row["conversationStatus"] == "resolved" and row["assignee"] == "ana@example.com"
+    assert [c["wa_id"] for c in get_ok(client, "/api/conversations?filter=resolved")["data"]] == [RAVI]
+    assert [c["wa_id"] for c in get_ok(client, "/api/conversations?filter=unassigned")["data"]] == [OTHERS[0]]
+    assert get_ok(client, f"/api/messages/{RAVI}")["data"][0]["extractedText"] == "INVOICE 42"
+    Conversation.mark_read(conversation.id)
+    assert [c["wa_id"] for c in get_ok(client, "/api/conversations?filter=unread")["data"]] == [OTHERS[0]]
+    webhook_ok(client, inbound(text("three", id="wamid.S4", timestamp=T0 + 3)))  # the customer writes again
+    row = get_ok(client, "/api/conversations")["data"][0]
+    assert (row["wa_id"], row["conversationStatus"], row["unreadCount"]) == (RAVI, "open", 1)
+    webhook_ok(client, inbound(text("three", id="wamid.S4", timestamp=T0 + 3)))  # delivered again: counted once
+    assert get_ok(client, "/api/conversations")["data"][0]["unreadCount"] == 1

@@ -1,0 +1,186 @@
+"""The hot reads' own documents, each addressed by `_id`: a conversation's timeline in chunks and the
+conversation list in recency chunks. FerretDB 1.24 evaluates every filter but a single `_id` equality
+over the whole collection, so opening a chat or listing conversations reads a few of these documents by
+`_id` instead of querying `messages` or `conversations`; on MongoDB they are primary-key reads too.
+
+- Timeline: each bubble of a conversation gets the next number of the conversation's `seq` counter
+  (`Message.seq`). Chunk `"<conversation_id>:<seq // CHUNK>"` holds, under the key `str(seq)`, a snapshot
+  of the message: `{"v": rev, "b": <the message document as BSON>}`. Every write to a message bumps its
+  `rev` and puts the new snapshot with `$max`, so a slower writer holding an older state never wins.
+- Recent: every conversation whose latest message moves gets the next number of one global counter; the
+  chunk `seq // CHUNK` holds its snapshot under its `_id` (it stays where it is while that chunk is still
+  the newest), and the conversation remembers its chunk (`row_chunk`) so a move removes the old entry.
+
+A snapshot is raw BSON in a binary field: FerretDB reads a chunk of 25 of them in ~2 ms, where the same
+messages as nested documents take ~10 ms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+import bson
+from bson import Binary
+from bson.codec_options import CodecOptions
+from bson.son import SON
+from mongoengine import DictField, Document, DynamicField, IntField, StringField
+from pymongo import ReturnDocument
+
+from ..core.clock import as_utc
+
+CHUNK = 25  # snapshots per chunk document: a page of 50 reads three
+CODEC = CodecOptions(tz_aware=True)
+RECENT_COUNTER = "counter"
+
+
+def snapshot(doc: Mapping[str, Any]) -> SON:
+    """A document as it is stored, ordered so that `$max` keeps the latest revision."""
+    return SON([("v", int(doc.get("rev") or 0)), ("b", Binary(bson.encode(doc, codec_options=CODEC)))])
+
+
+def unpack(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return bson.decode(bytes(entry["b"]), codec_options=CODEC)
+
+
+def order_key(doc: Mapping[str, Any]) -> tuple[datetime, datetime]:
+    """Where a message shows in its chat: WhatsApp's timestamp, then arrival."""
+    return as_utc(doc["timestamp"]), as_utc(doc.get("received_at") or doc["timestamp"])
+
+
+class TimelineChunk(Document):
+    """A conversation's bubbles `CHUNK` at a time, by arrival: `m` maps a bubble's seq to its snapshot;
+    `below` is the latest order key of every bubble stored before the chunk began (in chunks below it),
+    so a reader knows when no lower chunk can hold a later bubble than those it has."""
+
+    id = StringField(primary_key=True)
+    m = DictField()
+    below = DynamicField()
+
+    meta = {"collection": "timeline_chunks"}
+
+    @staticmethod
+    def chunk_id(conversation_id: str, seq: int) -> str:
+        return f"{conversation_id}:{seq // CHUNK}"
+
+    @classmethod
+    def put(cls, message: Mapping[str, Any]) -> None:
+        """Store (or refresh) the snapshot of a message that has its place (`seq`) in the timeline."""
+        cls.put_many([message])
+
+    @classmethod
+    def put_many(cls, messages: list[Mapping[str, Any]], below: Mapping[str, Any] | None = None) -> None:
+        """Store (or refresh) snapshots: one update per chunk. `below`: the
+        conversation's latest message before these (its summary), for a chunk they begin."""
+        chunks: dict[str, dict[str, Any]] = {}
+        floor: dict[str, tuple[datetime, datetime] | None] = {}
+        latest = order_key(below) if below else None
+        for message in sorted((m for m in messages if m.get("seq") is not None), key=lambda m: m["seq"]):
+            chunk_id = cls.chunk_id(message["conversation_id"], message["seq"])
+            if chunk_id not in chunks:
+                chunks[chunk_id] = {}
+                floor[chunk_id] = latest
+            chunks[chunk_id][f"m.{message['seq']}"] = snapshot(message)
+            latest = max(latest, order_key(message)) if latest else order_key(message)
+        if not chunks:
+            return
+        # One update each: FerretDB 1.24 evaluates each statement of a bulk write over the whole collection.
+        for chunk_id, entries in chunks.items():
+            update: dict[str, Any] = {"$max": entries}
+            if floor[chunk_id] is not None:
+                update["$setOnInsert"] = {"below": list(floor[chunk_id])}
+            cls._get_collection().update_one({"_id": chunk_id}, update, upsert=True)
+
+    @classmethod
+    def page(cls, conversation_id: str, top: int, want: int,
+             before: tuple[datetime, datetime] | None = None) -> list[dict[str, Any]]:
+        """Up to `want` message documents, latest first (by order key), earlier than `before` when
+        given: read from chunk `top // CHUNK` down, one `_id` read each, until no lower chunk can
+        hold a later one."""
+        found: list[tuple[tuple[datetime, datetime], int, dict[str, Any]]] = []
+        collection = cls._get_collection()
+        chunk = top // CHUNK
+        while chunk >= 0:
+            doc = collection.find_one({"_id": f"{conversation_id}:{chunk}"}) or {}
+            for key, entry in (doc.get("m") or {}).items():
+                message = unpack(entry)
+                order = order_key(message)
+                if before is None or order < before:
+                    found.append((order, int(key), message))
+            chunk -= 1
+            if len(found) >= want:
+                found.sort(key=lambda item: (item[0], item[1]), reverse=True)
+                below = doc.get("below")
+                if below is not None and found[want - 1][0] > (as_utc(below[0]), as_utc(below[1])):
+                    break
+        found.sort(key=lambda item: (item[0], item[1]), reverse=True)
+        return [message for _, _, message in found[:want]]
+
+
+class RecentChunk(Document):
+    """The conversation list: `m` maps a conversation's `_id` to its snapshot; the document
+    `RECENT_COUNTER` holds the counter (`n`)."""
+
+    id = StringField(primary_key=True)
+    m = DictField()
+    n = IntField()
+
+    meta = {"collection": "recent_conversations"}
+
+    @classmethod
+    def put(cls, conversation: Mapping[str, Any], *, moved: bool) -> int | None:
+        """Store (or refresh) a conversation's row. `moved`: its latest message changed, so it goes to
+        the newest chunk (unless it is there already). Returns its new chunk when that changed."""
+        if conversation.get("last_message_at") is None:
+            return None
+        collection = cls._get_collection()
+        current = conversation.get("row_chunk")
+        target = current
+        if moved or current is None:
+            counter = collection.find_one_and_update({"_id": RECENT_COUNTER}, {"$inc": {"n": 1}}, upsert=True,
+                                                     return_document=ReturnDocument.AFTER)
+            target = int(counter["n"]) // CHUNK
+        key = f"m.{conversation['_id']}"
+        collection.update_one({"_id": f"chunk:{target}"}, {"$max": {key: snapshot(conversation)}}, upsert=True)
+        if target == current:
+            return None
+        if current is not None:
+            collection.update_one({"_id": f"chunk:{current}"}, {"$unset": {key: ""}})
+        return target
+
+    @classmethod
+    def newest_chunk(cls) -> int | None:
+        counter = cls._get_collection().find_one({"_id": RECENT_COUNTER})
+        return int(counter["n"]) // CHUNK if counter else None
+
+    @classmethod
+    def rows(cls, top_chunk: int) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        """Each chunk from `top_chunk` down: (chunk, its conversation documents)."""
+        collection = cls._get_collection()
+        for chunk in range(top_chunk, -1, -1):
+            doc = collection.find_one({"_id": f"chunk:{chunk}"})
+            yield chunk, [unpack(entry) for entry in ((doc or {}).get("m") or {}).values()]
+
+
+class ContactConversations(Document):
+    """A contact's conversations, one per business number: `_id` is the wa_id (finding "the
+    latest conversation with this number" without a query)."""
+
+    id = StringField(primary_key=True)
+    conversations = DictField()  # conversation id -> True
+
+    meta = {"collection": "contact_conversations"}
+
+    @classmethod
+    def add(cls, wa_id: str, conversation_id: str) -> None:
+        cls._get_collection().update_one({"_id": wa_id}, {"$set": {f"conversations.{conversation_id}": True}},
+                                         upsert=True)
+
+    @classmethod
+    def of(cls, wa_id: str) -> list[str] | None:
+        doc = cls._get_collection().find_one({"_id": wa_id})
+        return sorted(doc.get("conversations") or {}) if doc else None
+
+
+INDEX_DOCUMENTS: tuple[type[Document], ...] = (TimelineChunk, RecentChunk, ContactConversations)
