@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.helpers.http import get_ok, run_cli, webhook_ok
-from tests.helpers.payloads import RAVI, inbound, meta_body, outbound, reaction, status, statuses, text, value
+from tests.helpers.payloads import RAVI, inbound, meta_body, now, outbound, reaction, status, statuses, text, value
 from webapp.inbox.documents import Conversation, Message
 from webapp.inbox.indexes import ContactConversations, RecentChunk, TimelineChunk
 from webapp.inbox.writes import set_state
@@ -126,3 +126,16 @@ def test_rows_and_bubbles_read_by_id_carry_every_later_write(app: Flask, client:
     assert (row["wa_id"], row["conversationStatus"], row["unreadCount"]) == (RAVI, "open", 1)
     webhook_ok(client, inbound(text("three", id="wamid.S4", timestamp=T0 + 3)))  # delivered again: counted once
     assert get_ok(client, "/api/conversations")["data"][0]["unreadCount"] == 1
+
+
+def test_make_run_builds_the_fast_reads_of_a_database_from_an_earlier_version(app: Flask) -> None:
+    client = app.test_client()
+    webhook_ok(client, inbound(text("Hello from before", timestamp=now(60))))
+    with app.app_context():
+        for document in (TimelineChunk, RecentChunk, ContactConversations):
+            document._get_collection().drop()  # as an earlier version left it
+    assert client.get("/api/conversations").get_json()["data"] == []
+    result = app.test_cli_runner().invoke(args=["seed-demo"])  # what `make run` runs at every start
+    assert "Built the inbox's fast reads for 1 conversation(s) and 1 message(s)" in result.output, result.output
+    assert [c["wa_id"] for c in client.get("/api/conversations").get_json()["data"]] == [RAVI]
+    assert [m["text"]["body"] for m in client.get(f"/api/messages/{RAVI}").get_json()["data"]] == ["Hello from before"]

@@ -16,6 +16,8 @@ from flask import Flask, current_app
 
 from ..auth.accounts import ensure_demo_agent
 from ..inbox.documents import Message
+from ..inbox.indexes import RecentChunk
+from ..inbox.reindex import rebuild
 from ..inbox.writes import Report
 from ..webhooks.cli import summary
 from ..webhooks.receive import receive_webhook
@@ -61,6 +63,10 @@ def register(app: Flask) -> None:
         (agent@example.com) when nobody can sign in yet, and say how to sign in."""
         if Message.objects.limit(1).first() is not None:
             click.echo("The inbox already has messages; the demo was not loaded.")
+            if RecentChunk.newest_chunk() is None:  # written by a version before the hot reads' documents
+                conversations, messages = rebuild()
+                click.echo(f"Built the inbox's fast reads for {conversations} conversation(s) and "
+                           f"{messages} message(s) stored by an earlier version.")
         else:
             total = Report()
             for body in demo_bodies():
