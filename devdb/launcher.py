@@ -124,6 +124,21 @@ def ensure_redis_server() -> str:
     return binary
 
 
+def ensure_tesseract() -> str | None:
+    """Tesseract, which reads the text of received pictures and scanned PDFs (webapp/ocr): installed from
+    Debian's packages when missing and we are root; else None (the app runs, and says each file's text
+    could not be read)."""
+    binary = shutil.which("tesseract")
+    if binary or os.geteuid() != 0:
+        return binary
+    print("Installing tesseract-ocr from Debian's packages (the text of received pictures and PDFs)", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "tesseract-ocr", "tesseract-ocr-eng"],
+                   check=True, env=env)
+    return shutil.which("tesseract")
+
+
 class RedisServer:
     """redis-server on a loopback port with its data in `directory`. `persist` keeps the data
     (queued and failed jobs) across restarts, as `make run` wants; tests start from nothing."""

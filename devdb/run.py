@@ -16,7 +16,7 @@ from types import FrameType
 
 from dotenv import load_dotenv
 
-from .launcher import ROOT, DevDB, RedisServer, Worker, free_port, port_open, stop_process
+from .launcher import ROOT, DevDB, RedisServer, Worker, ensure_tesseract, free_port, port_open, stop_process
 
 DEV_PORT = 27018
 DEV_REDIS_PORT = 6380  # not Redis's own 6379: a system Redis may be there
@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
             redis_server = RedisServer(instance / "redis", _port(DEV_REDIS_PORT), persist=True).start()
             env["REDIS_URL"] = redis_server.url
             print(f"Local Redis started at {redis_server.url}, data in {instance / 'redis'}", flush=True)
+        if ensure_tesseract() is None:
+            print("Tesseract is not installed (`sudo apt-get install tesseract-ocr`): the text of received "
+                  "pictures and PDFs will not be read", flush=True)
         python = sys.executable
         seeded = subprocess.run([python, "-m", "flask", "--app", "wsgi", "seed-demo"], cwd=ROOT, env=env)
         if seeded.returncode != 0:
