@@ -13,6 +13,8 @@ if __name__ == "__main__" and os.environ.get("SOCKETIO_ASYNC_MODE", "eventlet") 
     import warnings
 
     warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # known; see README
+    # eventlet's green DNS imports dnspython's DNSSEC algorithms, and cryptography 51 warns about DSA on import
+    warnings.filterwarnings("ignore", message="DSA is deprecated", module=r"dns\.dnssecalgs")
     import eventlet
 
     eventlet.monkey_patch()
