@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# pytest-xdist processes for `make test` (each starts its own FerretDB, Redis and Chromium as needed)
+TEST_WORKERS ?= 2
 # htmx, the Socket.IO client and Swagger UI (/docs), pinned in package.json/package-lock.json, copied from
 # the npm registry into static/vendor/ (committed: `make run` and `make test` need npm only if it is missing).
 VENDORED := static/vendor/htmx.min.js static/vendor/socket.io.min.js static/vendor/swagger-ui/swagger-ui-bundle.js \
@@ -16,7 +18,7 @@ run: $(VENV)/.installed instance/bin/devdb | $(VENDORED)
 
 test: system-deps $(VENV)/.installed instance/bin/devdb | $(VENDORED)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -69,7 +69,8 @@ def test_a_worker_runs_a_job_with_the_app_context(make_app: Callable[..., Flask]
     item = eventually(lambda: next((m for m in client.get(f"/api/messages/{RAVI}").get_json()["data"]
                                     if m["status"] == "delivered"), None))
     assert item["id"] == sent.id
-    assert [(e.source, e.outcome) for e in WebhookEvent.objects] == [("simulation", "processed")]
+    # the delivery's outcome is recorded just after its status is applied
+    eventually(lambda: [(e.source, e.outcome) for e in WebhookEvent.objects] == [("simulation", "processed")])
     assert "deliver_status" in worker.log() and job_id in worker.log()
     # RQ marks the job finished just after the worker logs it.
     eventually(lambda: queue_of(redis_server).fetch_job(job_id).get_status() == "finished")
