@@ -27,9 +27,11 @@ def test_ai_reply_handoff_and_take_over(start_server: Callable[..., LiveServer],
     assert run_cli(app, "settings", "set", "ai.enabled", "true").exit_code == 0
     assert run_cli(app, "settings", "set", "ai.debounce_seconds", "0.5").exit_code == 0
     server = start_server(**ai_env(llm_api))
-    post(server, inbound(text("Hello", timestamp=int(time.time()) - 60)))
-    page = pages.open(f"{server.url}/c/{RAVI}")
+    # The inbox is open before the customer writes (a page only hears what happens once it is connected).
+    page = pages.open(f"{server.url}/")
     other = pages.open(f"{server.url}/")  # another agent's page, on the list
+    post(server, inbound(text("Hello", timestamp=int(time.time()) - 60)))
+    row(page, RAVI).get_by_role("link").click()
     handler = page.locator("#ai-handler")
     expect(handler).to_contain_text("AI is handling this chat")  # it took the conversation and answered
     # The first answer of a process also loads the openai client's modules: generous on a busy machine.
