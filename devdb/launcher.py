@@ -106,6 +106,14 @@ class DevDB:
         self.stop()
 
 
+def apt_install(*packages: str, why: str) -> None:
+    """Install Debian packages (as root, without questions)."""
+    print(f"Installing {' '.join(packages)} from Debian's packages{why}", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages], check=True, env=env)
+
+
 def ensure_redis_server() -> str:
     """The redis-server binary; installed from Debian's packages when missing and we are root."""
     binary = shutil.which("redis-server")
@@ -114,10 +122,7 @@ def ensure_redis_server() -> str:
     if os.geteuid() != 0:
         raise RuntimeError("redis-server is not installed: `sudo apt-get install redis-server` "
                            "(or set REDIS_URL to a Redis server)")
-    print("Installing redis-server from Debian's packages", flush=True)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "redis-server"], check=True, env=env)
+    apt_install("redis-server", why="")
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is still missing after apt-get install redis-server")
@@ -131,11 +136,7 @@ def ensure_tesseract() -> str | None:
     binary = shutil.which("tesseract")
     if binary or os.geteuid() != 0:
         return binary
-    print("Installing tesseract-ocr from Debian's packages (the text of received pictures and PDFs)", flush=True)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "tesseract-ocr", "tesseract-ocr-eng"],
-                   check=True, env=env)
+    apt_install("tesseract-ocr", "tesseract-ocr-eng", why=" (the text of received pictures and PDFs)")
     return shutil.which("tesseract")
 
 
