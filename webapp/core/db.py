@@ -54,6 +54,13 @@ class _WritePolicy:
 _policy = _WritePolicy()
 
 
+def writes_serialized() -> bool:
+    """Whether write_lock() serializes writes (FerretDB): then, inside it, a document read by `_id` stays as
+    read until this writer changes it, and an update can be addressed by `_id` alone, which FerretDB looks
+    up; any other condition in a filter makes it read the whole collection."""
+    return _policy.serialize
+
+
 @contextmanager
 def write_lock() -> Iterator[None]:
     """Hold around a write that folds into shared documents (see WRITE_LOCK)."""

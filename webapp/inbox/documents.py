@@ -32,7 +32,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from ..core.clock import as_utc, iso, utcnow
-from ..core.db import write_lock
+from ..core.db import write_lock, writes_serialized
 from ..whatsapp.events import STATUS_BY_RANK, STATUS_RANK
 from ..whatsapp.message_types import preview
 from .indexes import CHUNK, INDEX_DOCUMENTS, ContactConversations, RecentChunk, TimelineChunk
@@ -293,8 +293,18 @@ class Conversation(Document):
             cls._get_collection().update_one({"_id": after["_id"]}, {"$set": {"row_chunk": chunk}})
 
     @classmethod
-    def _update_row(cls, flt: dict[str, Any], update: dict[str, Any]) -> bool:
-        """One conditional update of a conversation that the list shows; True when it matched."""
+    def _update_row(cls, flt: dict[str, Any], update: dict[str, Any],
+                    holds: Callable[[dict[str, Any]], bool] | None = None) -> bool:
+        """One conditional update of a conversation that the list shows; True when it matched. `holds` is
+        the filter's condition in Python: checked on the document read by `_id` first, so that on FerretDB
+        (under the write lock) the update is addressed by `_id` alone instead of scanning; on MongoDB the
+        filter stays whole, atomic."""
+        if holds is not None:
+            doc = cls._get_collection().find_one({"_id": flt["_id"]})
+            if doc is None or not holds(doc):
+                return False
+            if writes_serialized():
+                flt = {"_id": flt["_id"]}
         update = {**update, "$inc": {**update.get("$inc", {}), "rev": 1}}
         after = cls._get_collection().find_one_and_update(flt, update, return_document=ReturnDocument.AFTER)
         cls._put_row(after)
@@ -357,7 +367,9 @@ class Conversation(Document):
             entries, read_at = changed
             if read_at is not None and read_at != as_utc(doc.get("read_at")):
                 legacy = 0  # a read clears what was counted before the list existed
+            # the compare-and-set makes it atomic on MongoDB; on FerretDB the write lock does (see _update_row)
             after = collection.find_one_and_update(
+                {"_id": conversation_id} if writes_serialized() else
                 {"_id": conversation_id, "unread_rev": doc.get("unread_rev")},
                 {"$set": {"unread": entries, "unread_legacy": legacy, "unread_count": len(entries) + legacy,
                           "read_at": read_at},
@@ -375,6 +387,8 @@ class Conversation(Document):
         return cls._update_row(
             {"_id": conversation_id, "last_message.id": wamid, "last_message.status_rank": {"$lt": rank}},
             {"$max": {"last_message.status_rank": rank}},
+            lambda doc: (last := doc.get("last_message") or {}).get("id") == wamid
+            and (last.get("status_rank") or 0) < rank,
         )
 
     @classmethod
@@ -382,7 +396,9 @@ class Conversation(Document):
         """The summary's tick back to `rank` when `message_id` is still the latest (a retried send)."""
         return cls._update_row({"_id": conversation_id, "last_message.id": message_id,
                                 "last_message.status_rank": {"$ne": rank}},
-                               {"$set": {"last_message.status_rank": rank}})
+                               {"$set": {"last_message.status_rank": rank}},
+                               lambda doc: (last := doc.get("last_message") or {}).get("id") == message_id
+                               and last.get("status_rank") != rank)
 
     @classmethod
     def note_typing(cls, conversation_id: str, at: datetime, every: timedelta) -> bool:
@@ -417,7 +433,13 @@ class Conversation(Document):
         query: dict[str, Any] = {"_id": conversation_id, "status": RESOLVED}
         if arrived is not None:
             query["$or"] = [{"status_changed_at": None}, {"status_changed_at": {"$lt": arrived}}]
-        return cls._update_row(query, {"$set": {"status": OPEN, "status_changed_at": at}})
+
+        def holds(doc: dict[str, Any]) -> bool:
+            changed = as_utc(doc.get("status_changed_at"))
+            return doc.get("status") == RESOLVED and (
+                arrived is None or changed is None or changed < _stored_time(arrived))
+
+        return cls._update_row(query, {"$set": {"status": OPEN, "status_changed_at": at}}, holds)
 
     @classmethod
     def mark_read(cls, conversation_id: str) -> bool:
