@@ -20,7 +20,8 @@ def card(page: Page, name: str) -> str:
 
 
 def chart_data(page: Page, key: str) -> dict:
-    """What Chart.js drew on the canvas: its labels and each dataset's values."""
+    """What Chart.js drew on the canvas: its labels and each dataset's values (once the page's script drew it)."""
+    expect(page.locator(f"#chart-{key}[data-drawn=true]")).to_be_attached()
     return page.evaluate("""key => {
         const chart = window.Chart.getChart(document.getElementById(`chart-${key}`));
         return {labels: chart.data.labels, sets: chart.data.datasets.map(s => [s.label, s.data])};
