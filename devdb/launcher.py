@@ -106,7 +106,7 @@ class DevDB:
         self.stop()
 
 
-def apt_install(*packages: str, why: str) -> None:
+def apt_install(*packages: str, why: str = "") -> None:
     """Install Debian packages (as root, without questions)."""
     print(f"Installing {' '.join(packages)} from Debian's packages{why}", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -122,7 +122,7 @@ def ensure_redis_server() -> str:
     if os.geteuid() != 0:
         raise RuntimeError("redis-server is not installed: `sudo apt-get install redis-server` "
                            "(or set REDIS_URL to a Redis server)")
-    apt_install("redis-server", why="")
+    apt_install("redis-server")
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is still missing after apt-get install redis-server")

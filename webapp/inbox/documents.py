@@ -298,13 +298,12 @@ class Conversation(Document):
         """One conditional update of a conversation that the list shows; True when it matched. `holds` is
         the filter's condition in Python: checked on the document read by `_id` first, so that on FerretDB
         (under the write lock) the update is addressed by `_id` alone instead of scanning; on MongoDB the
-        filter stays whole, atomic."""
-        if holds is not None:
+        filter stays whole, atomic, and nothing is read first."""
+        if holds is not None and writes_serialized():
             doc = cls._get_collection().find_one({"_id": flt["_id"]})
             if doc is None or not holds(doc):
                 return False
-            if writes_serialized():
-                flt = {"_id": flt["_id"]}
+            flt = {"_id": flt["_id"]}
         update = {**update, "$inc": {**update.get("$inc", {}), "rev": 1}}
         after = cls._get_collection().find_one_and_update(flt, update, return_document=ReturnDocument.AFTER)
         cls._put_row(after)
