@@ -9,7 +9,7 @@ TEST_WORKERS ?= 2
 VENDORED := static/vendor/htmx.min.js static/vendor/socket.io.min.js static/vendor/swagger-ui/swagger-ui-bundle.js \
 	static/vendor/chart.umd.min.js tests/helpers/vendor/axe.min.js
 
-.PHONY: run test lint system-deps bench bench-connections clean vendor simulate faults
+.PHONY: run test lint system-deps bench bench-ingest bench-connections clean vendor simulate faults
 
 # The local database (unless MONGODB_URI), Redis (unless REDIS_URL; Debian's redis-server, installed
 # when missing as root), one job worker and the app; Ctrl+C stops them all.
@@ -69,6 +69,10 @@ bench: $(VENV)/.installed instance/bin/devdb
 	SIZE=$(SIZE) $(BIN)/python -m tests.bench
 
 # Idle Socket.IO clients on one web process (memory per client) and a webhook's fan-out to every one.
+# Only the ingest figures (raw inserts, webhooks applied inline and queued), in a couple of minutes
+bench-ingest: $(VENV)/.installed instance/bin/devdb
+	SIZE=0 $(BIN)/python -m tests.bench
+
 bench-connections: $(VENV)/.installed instance/bin/devdb
 	$(BIN)/python -m tests.bench_connections
 

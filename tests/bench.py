@@ -6,7 +6,9 @@ the write path itself (`apply_events`, a conversation's messages in batches, not
 conversation on average (10,000 conversations at 1M). At each size it times the API (Flask's test client:
 the full request, without the network) and prints a table; then the ingest figures: the raw driver insert
 rate on the same database (the limit), the write path's rate, and webhooks (one message each at concurrency 8,
-and 25 per body).
+and 25 per body), applied before the answer (WEBHOOK_APPLY=inline, the default) and queued (WEBHOOK_APPLY=queued:
+answered once stored, then applied by one `flask worker` on a redis-server started here).
+`SIZE=0` skips the read table and measures ingest only (`make bench-ingest`).
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from devdb.launcher import DevDB
+from devdb.launcher import DevDB, RedisServer, Worker
 from webapp import create_app
 from webapp.auth.tokens import issue
 from webapp.inbox.documents import Message
 from webapp.inbox.writes import apply_events
+from webapp.webhooks.documents import WebhookEvent
 from webapp.whatsapp.events import Business, MessageEvent
 
 SIZES = [size for size in (10_000, 100_000, 1_000_000) if size <= int(os.environ.get("SIZE", "100000"))]
@@ -130,7 +133,7 @@ def raw_insert_rate(app: Any) -> tuple[float, float]:
     return single, many
 
 
-def webhook_rates(app: Any) -> tuple[float, float]:
+def webhook_rates(app: Any, label: str = "HOOK") -> tuple[float, float]:
     """Single-message webhooks from 8 threads; then bodies of 25 messages (25 conversations) one after another."""
     client = app.test_client()
     base = int((T0 + timedelta(days=400)).timestamp())
@@ -139,7 +142,7 @@ def webhook_rates(app: Any) -> tuple[float, float]:
     def post(t: int) -> None:
         own = app.test_client()
         for i in range(per_thread):
-            assert own.post("/webhook", data=webhook([text(wa_id(900000 + t), f"wamid.HOOK.{t}.{i}", base + i)]),
+            assert own.post("/webhook", data=webhook([text(wa_id(900000 + t), f"wamid.{label}.{t}.{i}", base + i)]),
                             content_type="application/json").status_code == 200
 
     start = time.perf_counter()
@@ -152,10 +155,41 @@ def webhook_rates(app: Any) -> tuple[float, float]:
     bodies = 20
     start = time.perf_counter()
     for b in range(bodies):
-        batch = [text(wa_id(910000 + i), f"wamid.HOOK25.{b}.{i}", base + b) for i in range(25)]
+        batch = [text(wa_id(910000 + i), f"wamid.{label}25.{b}.{i}", base + b) for i in range(25)]
         assert client.post("/webhook", data=webhook(batch), content_type="application/json").status_code == 200
     batched = bodies * 25 / (time.perf_counter() - start)
     return single, batched
+
+
+def queued_rates(uri: str, directory: Path) -> tuple[float, float, float]:
+    """WEBHOOK_APPLY=queued: the rate webhooks are answered (single-message at concurrency 8, and 25 per
+    body) with no worker running, then the rate one worker applies the backlog (messages per second)."""
+    redis_server = RedisServer(directory / "redis").start()
+    settings = {"APP_ENV": "test", "MONGODB_URI": uri, "SOCKETIO_ASYNC_MODE": "threading", "SIMULATE_DELIVERY": False,
+                "LOG_LEVEL": "WARNING", "BUSINESS_DISPLAY_NUMBER": BUSINESS, "PHONE_NUMBER_ID": PHONE_ID,
+                "REDIS_URL": redis_server.url, "WEBHOOK_APPLY": "queued", "RATELIMIT_ENABLED": False}
+    try:
+        app = create_app(settings)
+        with app.app_context():
+            waiting = WebhookEvent.objects(outcome="received").count()
+        single, batched = webhook_rates(app, "QUEUED")
+        with app.app_context():
+            backlog = WebhookEvent.objects(outcome="received").count() - waiting
+            messages = backlog - 20 + 20 * 25  # the 25-message bodies among them
+            env = {**os.environ, **{k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in settings.items()},
+                   "WEBHOOK_SWEEP_SECONDS": "0"}
+            worker = Worker(env, directory / "worker.log")
+            start = time.perf_counter()
+            worker.start()
+            try:
+                while WebhookEvent.objects(outcome="received").count() > waiting:
+                    time.sleep(0.5)
+                applied = messages / (time.perf_counter() - start)
+            finally:
+                worker.stop()
+    finally:
+        redis_server.stop()
+    return single, batched, applied
 
 
 def measure(client: Any, data: Dataset) -> dict[str, dict[str, float]]:
@@ -176,7 +210,7 @@ def measure(client: Any, data: Dataset) -> dict[str, dict[str, float]]:
     }
 
 
-def run(uri: str) -> None:
+def run(uri: str, directory: Path) -> None:
     app = create_app({"APP_ENV": "test", "MONGODB_URI": uri, "SOCKETIO_ASYNC_MODE": "threading",
                       "SIMULATE_DELIVERY": False, "LOG_LEVEL": "WARNING",
                       "BUSINESS_DISPLAY_NUMBER": BUSINESS, "PHONE_NUMBER_ID": PHONE_ID})
@@ -190,30 +224,39 @@ def run(uri: str) -> None:
             rate = data.grow(size)
         table[size] = {"write path (msg/s)": rate, **measure(client, data)}
         print(f"  {size:>9,} messages, {len(data.counts):,} conversations: built at {rate:,.0f} msg/s", flush=True)
-    names = list(next(iter(table.values())))
-    print(f"\nServer: {uri.split('@')[-1]}   p50 / p95 in ms")
-    print(f"| {'':44s} | " + " | ".join(f"{size:>13,}" for size in table) + " |")
-    print(f"|{'-' * 46}|" + "|".join("-" * 15 for _ in table) + "|")
-    for name in names:
-        cells = []
-        for row in table.values():
-            value = row[name]
-            shown = f"{value:,.0f}" if isinstance(value, float) else f"{value['p50']:.1f} / {value['p95']:.0f}"
-            cells.append(f"{shown:>13}")
-        print(f"| {name:44s} | " + " | ".join(cells) + " |")
+    if not table:  # SIZE=0: ingest only, on a small dataset
+        with app.app_context():
+            data.grow(1000)
+    names = list(next(iter(table.values()))) if table else []
+    if table:
+        print(f"\nServer: {uri.split('@')[-1]}   p50 / p95 in ms")
+        print(f"| {'':44s} | " + " | ".join(f"{size:>13,}" for size in table) + " |")
+        print(f"|{'-' * 46}|" + "|".join("-" * 15 for _ in table) + "|")
+        for name in names:
+            cells = []
+            for row in table.values():
+                value = row[name]
+                shown = f"{value:,.0f}" if isinstance(value, float) else f"{value['p50']:.1f} / {value['p95']:.0f}"
+                cells.append(f"{shown:>13}")
+            print(f"| {name:44s} | " + " | ".join(cells) + " |")
     single, many = raw_insert_rate(app)
     hooks_single, hooks_batched = webhook_rates(app)
     print(f"\ningest (msg/s): raw insert_one {single:,.0f}, raw insert_many(25) {many:,.0f}; "
-          f"webhooks: 1 message each at concurrency 8 {hooks_single:,.0f}, 25 per body {hooks_batched:,.0f}")
+          f"webhooks applied before the answer: 1 message each at concurrency 8 {hooks_single:,.0f}, "
+          f"25 per body {hooks_batched:,.0f}", flush=True)
+    queued_single, queued_batched, applied = queued_rates(uri, directory)
+    print(f"webhooks answered with WEBHOOK_APPLY=queued: 1 message each at concurrency 8 {queued_single:,.0f}, "
+          f"25 per body {queued_batched:,.0f}; then applied by one worker at {applied:,.0f} msg/s")
 
 
 def main() -> None:
     uri = os.environ.get("MONGODB_URI")
     if uri:
-        run(uri.rsplit("/", 1)[0] + f"/bench_{uuid.uuid4().hex[:8]}")
+        with tempfile.TemporaryDirectory() as directory:
+            run(uri.rsplit("/", 1)[0] + f"/bench_{uuid.uuid4().hex[:8]}", Path(directory))
         return
     with tempfile.TemporaryDirectory() as directory, DevDB(Path(directory)) as db:
-        run(f"{db.uri}bench")
+        run(f"{db.uri}bench", Path(directory))
 
 
 if __name__ == "__main__":

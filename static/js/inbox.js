@@ -604,6 +604,103 @@
     text?.focus({ preventScroll: true });
   });
 
+  // --- a bubble's actions: reply (the composer quotes it) and react (a row of emojis) --------------
+
+  const cancelReply = () => {
+    const quote = $("#composer-quote");
+    if (!quote || quote.hidden) return false;
+    quote.hidden = true;
+    $("#composer-reply-to").value = "";
+    return true;
+  };
+
+  const startReply = (button) => {
+    const message = button.closest("[data-message-id]");
+    const quote = $("#composer-quote");
+    if (!message || !quote) return;
+    $("#composer-reply-to").value = message.dataset.messageId;
+    $("[data-quote-author]", quote).textContent = button.dataset.author || $(".chat-title h2")?.textContent || "";
+    $("[data-quote-text]", quote).textContent = button.dataset.preview || "";
+    quote.hidden = false;
+    $("#composer-text")?.focus();
+  };
+
+  let reactingTo = null; // the bubble the picker is open for, and the button that opened it
+  const closeReactions = (refocus = false) => {
+    const picker = $("#react-picker");
+    if (!picker || picker.hidden) return false;
+    picker.hidden = true;
+    if (refocus) reactingTo?.button.focus();
+    reactingTo = null;
+    return true;
+  };
+
+  const openReactions = (button) => {
+    const message = button.closest("[data-message-id]");
+    const picker = $("#react-picker");
+    if (!message || !picker) return;
+    reactingTo = { id: message.dataset.messageId, button };
+    picker.hidden = false;
+    const at = button.getBoundingClientRect();
+    const width = picker.offsetWidth;
+    picker.style.left = `${Math.max(8, Math.min(at.left + at.width / 2 - width / 2, window.innerWidth - width - 8))}px`;
+    picker.style.top = `${Math.max(8, at.top - picker.offsetHeight - 6)}px`;
+    $("button", picker).focus();
+  };
+
+  const react = (emoji) => {
+    const picker = $("#react-picker");
+    if (!reactingTo || !picker) return;
+    const id = reactingTo.id;
+    closeReactions(true);
+    $("#composer-error").textContent = "";
+    htmx.ajax("POST", picker.dataset.reactUrl.replace("MESSAGE_ID", encodeURIComponent(id)), {
+      values: { emoji }, swap: "none", source: picker,
+    });
+  };
+
+  // The answer is the bubble's reactions (other pages get them pushed); an error names itself in the composer.
+  document.addEventListener("htmx:afterRequest", (event) => {
+    const elt = event.detail.requestConfig?.elt || event.detail.elt;
+    if (elt?.id !== "react-picker") return;
+    const xhr = event.detail.xhr;
+    if (xhr.status >= 200 && xhr.status < 300) {
+      const id = decodeURIComponent(new URL(xhr.responseURL).pathname.split("/").at(-2));
+      const badge = findMessage(id)?.querySelector("[data-reactions]");
+      if (badge && xhr.responseText) badge.replaceWith(fromHTML(xhr.responseText));
+    } else if (!xhr.status) {
+      $("#composer-error").textContent = "Not sent: the server cannot be reached.";
+    }
+  });
+
+  document.addEventListener("click", (event) => {
+    const target = event.target;
+    const reply = target.closest?.("[data-reply]");
+    if (reply) return startReply(reply);
+    if (target.closest?.("[data-cancel-reply]")) {
+      cancelReply();
+      return $("#composer-text")?.focus();
+    }
+    const open = target.closest?.("[data-react-open]");
+    if (open) return reactingTo?.button === open ? closeReactions() : openReactions(open);
+    const choice = target.closest?.("#react-picker [data-emoji]");
+    if (choice) return react(choice.dataset.emoji);
+    if (!target.closest?.("#react-picker")) closeReactions();
+  });
+
+  // Sent: the quote goes with it. A chat swapped in starts without one.
+  document.addEventListener("htmx:afterRequest", (event) => {
+    if ((isComposer(event) || isAttachment(event)) && event.detail.xhr?.status >= 200 && event.detail.xhr.status < 300) {
+      cancelReply();
+    }
+  });
+
+  // Escape closes the emoji row first, then drops the quote, before it closes the chat.
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || event.isComposing) return;
+    if (closeReactions(true) || cancelReply()) event.preventDefault();
+  });
+
   // --- keyboard: arrows move in the chat list, Escape closes the chat -------------------------------
 
   document.addEventListener("keydown", (event) => {

@@ -14,6 +14,7 @@ from tests.helpers.browser import Pages, bubble, composer, post, screenshot, tic
 from tests.helpers.graph_api import PHONE_NUMBER_ID, TOKEN, GraphAPI
 from tests.helpers.media import png
 from tests.helpers.payloads import NEHA, RAVI, inbound, now, text
+from tests.helpers.wait import eventually
 
 StartServer = Callable[..., LiveServer]
 
@@ -134,3 +135,57 @@ def test_a_file_whatsapp_would_refuse_is_not_sent_and_the_composer_says_why(star
     expect(composer(page)).to_have_value("Keep this text")
     expect(page.locator("#message-list .msg--outbound")).to_have_count(0)
     assert graph_api.requests_to("upload") == []
+
+
+def test_an_agent_replies_to_a_message_and_reacts_to_one_from_the_page(start_server: StartServer, graph_api: GraphAPI,
+                                                                      pages: Pages) -> None:
+    server = live_server(start_server, graph_api)
+    graph_api.auto_statuses(sent=True)
+    post(server, inbound(text("Do you ship to Pune?", id="wamid.ASK", timestamp=now()),
+                         text("And how long does it take?", id="wamid.ASK2", timestamp=now())))
+    page = pages.open(f"{server.url}/c/{RAVI}")
+    asked = bubble(page, "wamid.ASK")
+
+    asked.hover()
+    asked.get_by_role("button", name="Reply").click()
+    quote = page.locator("#composer-quote")
+    expect(quote).to_be_visible()
+    expect(quote).to_contain_text("Ravi Kumar")
+    expect(quote).to_contain_text("Do you ship to Pune?")
+    expect(composer(page)).to_be_focused()
+    composer(page).fill("Yes, in two days")
+    composer(page).press("Enter")
+    reply = page.locator("#message-list .msg--outbound[data-message-id]").last
+    expect(reply.locator(".quote")).to_contain_text("Do you ship to Pune?")
+    expect(tick(reply)).to_have_attribute("aria-label", "Sent", timeout=8000)
+    expect(quote).to_be_hidden()  # sent: the next message quotes nothing
+    sent = graph_api.sent_messages()[0].body
+    assert sent["context"] == {"message_id": "wamid.ASK"} and sent["text"]["body"] == "Yes, in two days"
+
+    # A quote started and dropped with Escape sends nothing quoted.
+    second = bubble(page, "wamid.ASK2")
+    second.hover()
+    second.get_by_role("button", name="Reply").click()
+    expect(quote).to_contain_text("And how long does it take?")
+    composer(page).press("Escape")
+    expect(quote).to_be_hidden()
+    expect(page.locator(".chat")).to_be_visible()  # Escape dropped the quote, not the chat
+
+    second.hover()
+    second.get_by_role("button", name="React").click()
+    picker = page.get_by_role("menu", name="React")
+    expect(picker).to_be_visible()
+    screenshot(page, "reply-and-react.png")
+    picker.get_by_role("menuitem", name="React with 👍").click()
+    expect(picker).to_be_hidden()
+    expect(second.locator("[data-reactions]")).to_have_attribute("aria-label", "Reactions: 👍")
+    reaction = eventually(lambda: [m.body for m in graph_api.sent_messages() if m.body["type"] == "reaction"])[0]
+    assert reaction["reaction"] == {"message_id": "wamid.ASK2", "emoji": "👍"}
+
+    second.hover()
+    second.get_by_role("button", name="React").click()
+    picker.get_by_role("menuitem", name="Remove your reaction").click()
+    expect(second.locator("[data-reactions]")).to_be_hidden()
+    removed = eventually(lambda: [m.body for m in graph_api.sent_messages() if m.body["type"] == "reaction"][1:])[0]
+    assert removed["reaction"] == {"message_id": "wamid.ASK2", "emoji": ""}
+    assert len(graph_api.sent_messages()) == 3

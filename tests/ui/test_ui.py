@@ -552,3 +552,36 @@ def test_sending_needs_the_pages_own_request(client: FlaskClient) -> None:
     refused = client.post(f"/c/{RAVI}/messages", data={"body": " "}, headers={"HX-Request": "true"})
     assert refused.status_code == 422 and refused.headers["HX-Retarget"] == "#composer-error"
     assert "The message must not be empty." in refused.text
+
+
+def test_reacting_from_the_page_checks_the_request_and_the_chat(client: FlaskClient) -> None:
+    assert client.post("/webhook", json=inbound(text("Hi", id="wamid.HI", timestamp=now()))).status_code == 200
+    neha = inbound(text("Hey", id="wamid.HEY", sender=NEHA, timestamp=now()), name="Neha Joshi", wa_id=NEHA)
+    assert client.post("/webhook", json=neha).status_code == 200
+    hx = {"HX-Request": "true"}
+    forged = client.post(f"/c/{RAVI}/messages/wamid.HI/reaction", data={"emoji": "👍"})
+    assert forged.status_code == 400 and "React to messages from the inbox page." in forged.text
+    elsewhere = client.post(f"/c/{RAVI}/messages/wamid.HEY/reaction", data={"emoji": "👍"}, headers=hx)
+    assert elsewhere.status_code == 422 and "No message wamid.HEY in this chat." in elsewhere.text
+    too_long = client.post(f"/c/{RAVI}/messages/wamid.HI/reaction", data={"emoji": "x" * 40}, headers=hx)
+    assert too_long.status_code == 422 and too_long.headers["HX-Retarget"] == "#composer-error"
+    assert client.get(f"/api/messages/{RAVI}").get_json()["data"][0].get("reactions") in (None, [])
+
+    reacted = client.post(f"/c/{RAVI}/messages/wamid.HI/reaction", data={"emoji": "🙏"}, headers=hx)
+    assert reacted.status_code == 200 and 'aria-label="Reactions: 🙏"' in reacted.text
+    assert [r["emoji"] for r in client.get(f"/api/messages/{RAVI}").get_json()["data"][0]["reactions"]] == ["🙏"]
+    taken_back = client.post(f"/c/{RAVI}/messages/wamid.HI/reaction", data={"emoji": ""}, headers=hx)
+    assert taken_back.status_code == 200 and "hidden" in taken_back.text
+
+
+def test_a_reply_from_the_composer_quotes_the_message(client: FlaskClient) -> None:
+    asked = inbound(text("Where is it?", id="wamid.WHERE", timestamp=now()))
+    assert client.post("/webhook", json=asked).status_code == 200
+    sent = client.post(f"/c/{RAVI}/messages", data={"body": "On its way", "reply_to": "wamid.WHERE"},
+                       headers={"HX-Request": "true"})
+    assert sent.status_code == 200 and "Where is it?" in sent.text and 'class="quote' in sent.text
+    reply = client.get(f"/api/messages/{RAVI}").get_json()["data"][-1]
+    assert reply["context"]["id"] == "wamid.WHERE"
+    missing = client.post(f"/c/{RAVI}/messages", data={"body": "Hm", "reply_to": "wamid.NOPE"},
+                          headers={"HX-Request": "true"})
+    assert missing.status_code == 422 and missing.headers["HX-Retarget"] == "#composer-error"

@@ -341,3 +341,44 @@ def test_a_write_longer_than_the_lease_keeps_the_lock(make_app: Callable[..., Fl
         got_in = other.acquire(blocking=False)
     assert got_in is not db._policy.serialize, "another process got in while this write was under way"
     assert other.acquire(blocking=False) or got_in
+
+
+# --- WEBHOOK_APPLY=queued: the 200 once the body is stored, a worker applies it ---------------------------------
+
+
+def test_queued_deliveries_are_answered_once_stored_and_applied_by_a_worker(
+    make_app: Callable[..., Flask], redis_server: RedisServer, start_worker: StartWorker
+) -> None:
+    app = make_app(REDIS_URL=redis_server.url, WEBHOOK_APPLY="queued")
+    client = app.test_client()
+    answers = [post_webhook(client, inbound(text(f"queued {n}", id=f"wamid.Q{n}"), name="Queued")).get_json()
+               for n in range(5)]
+    assert {a["data"]["outcome"] for a in answers} == {"queued"}, answers
+    assert answers[0]["message"] == "Stored; a worker applies its events"
+    with app.app_context():
+        assert Message.objects.count() == 0  # nothing applied yet: no worker runs
+        assert {e.outcome for e in WebhookEvent.objects} == {"received"}
+    start_worker(WEBHOOK_APPLY="queued")
+    with app.app_context():
+        eventually(lambda: {e.outcome for e in WebhookEvent.objects} == {"processed"}, timeout=20)
+        assert sorted(m.id for m in Message.objects) == [f"wamid.Q{n}" for n in range(5)]
+        assert Conversation.objects.get().unread_count == 5
+        assert audit() == []
+
+
+def test_a_delivery_stored_while_redis_is_away_is_applied_once_it_is_back(
+    make_app: Callable[..., Flask], redis_server: RedisServer, start_worker: StartWorker
+) -> None:
+    """Nothing can be queued, and on FerretDB nothing applied (its write lock is in Redis): 503, so
+    WhatsApp delivers it again; the stored body stays `received` and the worker's sweep applies it."""
+    app = make_app(REDIS_URL=redis_server.url, WEBHOOK_APPLY="queued")
+    redis_server.stop()
+    response = post_webhook(app.test_client(), inbound(text("no queue", id="wamid.NOQ")))
+    assert response.status_code in (200, 503), response.get_json()
+    with app.app_context():
+        assert WebhookEvent.objects.get().raw_body
+    redis_server.start()
+    start_worker(WEBHOOK_APPLY="queued", WEBHOOK_SWEEP_SECONDS=0.5, WEBHOOK_STUCK_AFTER=1)
+    with app.app_context():
+        eventually(lambda: WebhookEvent.objects.get().outcome == "processed", timeout=20)
+        assert Message.objects.get(pk="wamid.NOQ").content == {"body": "no queue"}

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     WEBHOOK_SWEEP_SECONDS: float = Field(30, ge=0)
     WEBHOOK_STUCK_AFTER: float = Field(60, ge=0)
     WEBHOOK_MAX_ATTEMPTS: int = Field(5, ge=1)
+    # inline: a delivery is applied before the 200 (which says what it did); queued: the 200 comes once the
+    # raw body is stored, and a worker's job applies it (Meta's advice: answer fast; see "Webhooks").
+    WEBHOOK_APPLY: Literal["inline", "queued"] = "inline"
     MEDIA_S3_REGION: str = ""
     # Seconds before each new try of a failed download (JSON list); then the media shows as failed.
     MEDIA_RETRY_DELAYS: list[Annotated[int, Field(ge=0)]] = [2, 10, 30]

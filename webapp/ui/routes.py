@@ -32,6 +32,7 @@ from .schemas import (
     MessagePageQuery,
     NoteForm,
     PageQuery,
+    ReactionForm,
     SearchQuery,
     StateForm,
     TemplateChoice,
@@ -208,9 +209,9 @@ def send(wa_id: str) -> ResponseReturnValue:
     if not request.htmx:
         raise APIError(400, "Send messages from the inbox page.")
     conversation = queries.get_conversation(_wa_id())
-    body = parse(ComposerForm, request.form).body
+    form = parse(ComposerForm, request.form)
     team.drafts.clear(sent_by(), conversation.id)  # being sent (if it is refused, the page puts the text back)
-    message = sending.send_text(conversation.wa_id, body, sent_by=sent_by())
+    message = sending.send_text(conversation.wa_id, form.body, sent_by=sent_by(), reply_to=form.reply_to or None)
     return render_template("partials/_message.html", b=views.bubble(message, contact_name=conversation.contact_name))
 
 
@@ -227,13 +228,27 @@ def send_media(wa_id: str) -> ResponseReturnValue:
     if not request.htmx:
         raise APIError(400, "Send files from the inbox page.")
     conversation = queries.get_conversation(_wa_id())
-    caption = parse(AttachmentForm, request.form).body
+    form = parse(AttachmentForm, request.form)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise APIError(400, "Choose a file to send.", {"file": "is required"})
     message = media_sending.send_media(conversation.wa_id, upload.read(), mime_type=upload.mimetype,
-                                       filename=upload.filename, caption=caption, sent_by=sent_by())
+                                       filename=upload.filename, caption=form.body, sent_by=sent_by(),
+                                       reply_to=form.reply_to or None)
     return render_template("partials/_message.html", b=views.bubble(message, contact_name=conversation.contact_name))
+
+
+@bp.post("/c/<wa_id>/messages/<message_id>/reaction")
+def react(wa_id: str, message_id: str) -> ResponseReturnValue:
+    """A bubble's reaction picker: the business reacts (an empty emoji takes it back); answers with the
+    bubble's reactions (every other open page gets them pushed)."""
+    if not request.htmx:
+        raise APIError(400, "React to messages from the inbox page.")
+    conversation = queries.get_conversation(_wa_id())
+    if Message.objects(pk=message_id).scalar("conversation_id").first() != conversation.id:
+        raise NotFound(f"No message {message_id} in this chat.")
+    message = sending.send_reaction(message_id, parse(ReactionForm, request.form).emoji or "", sent_by=sent_by())
+    return views.render_reactions(message)
 
 
 @bp.post("/c/<wa_id>/messages/<message_id>/retry")

@@ -15,6 +15,7 @@ NoteText = text(max_length=4096, strip=False)
 DraftText = text(required=False, max_length="MESSAGE_MAX_LENGTH", strip=False)
 OptionalText = text(required=False, max_length=254)
 Caption = text(required=False, max_length=1024, strip=False)
+Emoji = text(required=False, max_length=32)
 TemplateKey = text(required=False, max_length=600)
 ParameterText = text(max_length=1024)
 
@@ -43,6 +44,7 @@ class ComposerForm(Lenient):
     location: ClassVar[str] = "form"
 
     body: MessageText
+    reply_to: MessageCursor = None  # the message quoted ("Reply" on a bubble)
 
 
 class AttachmentForm(Lenient):
@@ -52,6 +54,16 @@ class AttachmentForm(Lenient):
     location: ClassVar[str] = "form"
 
     body: Caption = None
+    reply_to: MessageCursor = None
+
+
+class ReactionForm(Lenient):
+    """A bubble's reaction picker: the emoji, or empty to take the business's reaction back."""
+
+    what: ClassVar[str] = "reaction"
+    location: ClassVar[str] = "form"
+
+    emoji: Emoji = ""
 
 
 class TemplateChoice(Lenient):

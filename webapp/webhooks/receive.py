@@ -5,11 +5,16 @@ Acknowledged means recoverable: the 200 is sent only once the body is stored, an
 of it is applied, or recorded for a replay. An event that fails does not stop the others; it is
 recorded (`failures`: which, and why) and the delivery is `failed` until a replay applies it. When
 the database goes away mid-way the delivery stays `received` (the answer is 503, WhatsApp delivers it
-again) and the worker's sweep applies it after WEBHOOK_STUCK_AFTER; so does a process that died."""
+again) and the worker's sweep applies it after WEBHOOK_STUCK_AFTER; so does a process that died.
+
+With WEBHOOK_APPLY=queued the 200 comes as soon as the raw body is stored (`queued`), and a job applies it
+(webhooks.tasks.process_delivery); when the job cannot be queued it is applied here instead, and a
+delivery whose job was lost is still `received`, so the sweep applies it."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pymongo.errors import PyMongoError
@@ -35,12 +40,23 @@ class Receipt:
     error: str | None = None
 
 
-def receive_webhook(raw: bytes, *, signature: SignatureVerdict, source: str = "webhook") -> Receipt:
+def receive_webhook(raw: bytes, *, signature: SignatureVerdict, source: str = "webhook",
+                    queue: Callable[[str], object] | None = None) -> Receipt:
     """Accept one delivery. Raises WebhookFormatError (nothing stored) for a body we do not accept,
-    and PyMongoError when the database fails before the body is stored (the caller answers 503)."""
+    and PyMongoError when the database fails before the body is stored (the caller answers 503).
+    With `queue`, the stored delivery's id is handed to it and the events are applied later (`queued`)."""
     batch = parse_webhook(decode_json(raw), default_business())
     event = WebhookEvent(raw_body=raw, source=source, signature=signature.value)
     event.save(write_concern={"w": 1, "j": True})
+    if queue is not None:
+        try:
+            queue(str(event.pk))
+        except Exception:  # Redis away: apply it now rather than leave it to the sweep
+            log.warning("could not queue webhook event %s; applying it now", event.pk, exc_info=True)
+        else:
+            report = Report()
+            report.ignored = batch.ignored
+            return Receipt(str(event.pk), "queued", report)
     return _process(event, batch.events, batch.ignored)
 
 

@@ -7,12 +7,14 @@ import hmac
 from flask import Blueprint, Response, current_app, request
 
 from ..core.errors import APIError, Invalid
+from ..core.jobs import enqueue
 from ..core.openapi import answers, operation
 from ..whatsapp.parse import WebhookFormatError
 from ..whatsapp.schemas import WebhookBody
 from ..whatsapp.signature import SignatureVerdict, verify
 from .receive import receive_webhook
 from .schemas import HandshakeQuery, SignatureHeaders, WebhookReceipt, WebhookResult
+from .tasks import process_delivery
 
 bp = Blueprint("webhook", __name__)
 
@@ -43,7 +45,8 @@ def verify_subscription(query: HandshakeQuery) -> Response:
 @operation("receiveWebhook", tag="webhook", public=True, json=WebhookBody, headers=SignatureHeaders,
            checked_by_route=True, resp=answers(
                HTTP_200=(WebhookReceipt, "Stored; `outcome` says whether processing it worked (`failed`: the "
-                                         "events in `failures` will be applied again; the others were)."),
+                                         "events in `failures` will be applied again; the others were), or "
+                                         "`queued` (WEBHOOK_APPLY=queued: a worker applies it)."),
                HTTP_400="Not a webhook body we accept: `errors` names the JSON path of each problem. Nothing stored.",
                HTTP_401="WHATSAPP_APP_SECRET is set and X-Hub-Signature-256 is missing or wrong. Nothing stored.",
                HTTP_413=None, HTTP_415="The body is not sent as application/json. Nothing stored.",
@@ -62,14 +65,21 @@ def receive() -> WebhookReceipt:
         raise APIError(401, "Missing X-Hub-Signature-256 header; nothing was stored.")
     if verdict is SignatureVerdict.INVALID:
         raise APIError(401, "X-Hub-Signature-256 does not match the body; nothing was stored.")
+    queue = _queue_delivery if current_app.config["WEBHOOK_APPLY"] == "queued" else None
     try:
-        receipt = receive_webhook(raw, signature=verdict)
+        receipt = receive_webhook(raw, signature=verdict, queue=queue)
     except WebhookFormatError as exc:
         raise Invalid(exc.message, exc.errors) from None
     data = WebhookResult.model_validate({"eventId": receipt.event_id, "outcome": receipt.outcome,
                                          **receipt.report.as_dict()})
+    if receipt.outcome == "queued":
+        return WebhookReceipt(message="Stored; a worker applies its events", data=data)
     if receipt.outcome == "failed":
         return WebhookReceipt(
             message="Stored; the events in `failures` could not be applied (the others were) and will be applied "
                     "again by the worker's sweep or `flask webhooks replay --failed`.", data=data)
     return WebhookReceipt(message="Webhook processed", data=data)
+
+
+def _queue_delivery(event_id: str) -> None:
+    enqueue(process_delivery, event_id, job_id=f"webhook-{event_id}")

@@ -48,10 +48,11 @@ class EventFailureShape(Shape):
 
 class WebhookResult(Shape):
     """The delivery is stored (`eventId`); what processing it did. `failed`: stored, and the events in
-    `failures` (only those) will be applied again by the worker's sweep or `flask webhooks replay --failed`."""
+    `failures` (only those) will be applied again by the worker's sweep or `flask webhooks replay --failed`.
+    `queued` (WEBHOOK_APPLY=queued): stored, and a worker applies it; the counts are then 0."""
 
     event_id: str = Field(alias="eventId")
-    outcome: Literal["processed", "failed"]
+    outcome: Literal["processed", "failed", "queued"]
     stored: int = Field(ge=0, description="Messages (and reactions) stored.")
     duplicates: int = Field(ge=0, description="Messages already stored (WhatsApp delivers again).")
     statuses_applied: int = Field(alias="statusesApplied", ge=0)

@@ -23,7 +23,8 @@ class DeliveryFailed(RuntimeError):
 
 
 def process_delivery(event_id: str) -> None:
-    """Process a stored delivery that failed (`flask webhooks replay --failed --queue`). Idempotent:
+    """Apply a stored delivery: queued by the webhook (WEBHOOK_APPLY=queued), or one that failed
+    (`flask webhooks replay --failed --queue`). Idempotent:
     applying a delivery again stores nothing twice, and one already processed is left alone."""
     event = WebhookEvent.objects(pk=event_id).first()
     if event is None or event.outcome == "processed":
