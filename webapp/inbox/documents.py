@@ -246,7 +246,7 @@ class Conversation(Document):
     # --- writes (each one atomic, addressed by _id) -------------------------------------------
 
     @classmethod
-    def record_message(cls, message: Message, contact_name: str | None, business_number: str) -> None:
+    def record_message(cls, message: Message, contact_name: str | None, business_number: str) -> dict[str, Any]:
         """Fold a stored message into its conversation in one atomic upsert: create it, and replace the
         summary only if this message is at least as new (webhooks come out of order; `$max` on the
         summary compares its leading timestamp, then arrival time). Idempotent: a message delivered
@@ -278,6 +278,7 @@ class Conversation(Document):
         if unplaced:
             message.seq = Message.place(message.id, int(after["seq"]), below=(before or {}).get("last_message"))
         cls._put_row(after, moved=(after.get("last_message") or {}).get("id") == message.id)
+        return after
 
     @staticmethod
     def _created(message: Message) -> dict[str, Any]:
@@ -294,13 +295,14 @@ class Conversation(Document):
 
     @classmethod
     def _update_row(cls, flt: dict[str, Any], update: dict[str, Any],
-                    holds: Callable[[dict[str, Any]], bool] | None = None) -> bool:
+                    holds: Callable[[dict[str, Any]], bool] | None = None, known: dict[str, Any] | None = None) -> bool:
         """One conditional update of a conversation that the list shows; True when it matched. `holds` is
         the filter's condition in Python: checked on the document read by `_id` first, so that on FerretDB
         (under the write lock) the update is addressed by `_id` alone instead of scanning; on MongoDB the
-        filter stays whole, atomic, and nothing is read first."""
+        filter stays whole, atomic, and nothing is read first. `known`: the document as the caller's own
+        write under this same write lock just returned it, so it is current and need not be read again."""
         if holds is not None and writes_serialized():
-            doc = cls._get_collection().find_one({"_id": flt["_id"]})
+            doc = known if known is not None else cls._get_collection().find_one({"_id": flt["_id"]})
             if doc is None or not holds(doc):
                 return False
             flt = {"_id": flt["_id"]}
@@ -324,8 +326,9 @@ class Conversation(Document):
     # and on FerretDB alike.
 
     @classmethod
-    def count_unread(cls, message: Message) -> bool:
-        """Count an inbound message unread unless it is counted already or was read; whether it was."""
+    def count_unread(cls, message: Message, known: dict[str, Any] | None = None) -> bool:
+        """Count an inbound message unread unless it is counted already or was read; whether it was.
+        `known`: the conversation as the write just before returned it (a first guess, checked)."""
         at = _stored_time(message.received_at)
 
         def change(entries: list[dict[str, Any]], read_at: datetime | None) -> tuple[list[dict[str, Any]],
@@ -334,7 +337,7 @@ class Conversation(Document):
                 return None
             return [*entries, {"id": message.id, "at": at}], read_at
 
-        return cls._change_unread(message.conversation_id, change)
+        return cls._change_unread(message.conversation_id, change, known)
 
     @classmethod
     def read_up_to(cls, conversation_id: str, at: datetime) -> bool:
@@ -350,10 +353,12 @@ class Conversation(Document):
         return cls._change_unread(conversation_id, change)
 
     @classmethod
-    def _change_unread(cls, conversation_id: str, change: Any) -> bool:
+    def _change_unread(cls, conversation_id: str, change: Any, known: dict[str, Any] | None = None) -> bool:
+        """`known` saves the first read: under the write lock (FerretDB) it is current; on MongoDB a stale
+        one only fails the compare-and-set, and the next round reads."""
         collection = cls._get_collection()
-        for _ in range(100):
-            doc = collection.find_one({"_id": conversation_id})
+        for attempt in range(100):
+            doc = known if attempt == 0 and known is not None else collection.find_one({"_id": conversation_id})
             if doc is None:
                 return False
             legacy = int(doc.get("unread_legacy", doc.get("unread_count") or 0) if "unread" not in doc
@@ -426,9 +431,10 @@ class Conversation(Document):
         cls._update_row({"_id": conversation_id}, {"$set": {"status_changed_at": at}})
 
     @classmethod
-    def reopen(cls, conversation_id: str, at: datetime, *, arrived: datetime | None = None) -> bool:
+    def reopen(cls, conversation_id: str, at: datetime, *, arrived: datetime | None = None,
+               known: dict[str, Any] | None = None) -> bool:
         """A resolved conversation back to open (the customer wrote again; with `arrived`, only when that
-        message arrived after it was resolved)."""
+        message arrived after it was resolved). `known`: see `_update_row`."""
         query: dict[str, Any] = {"_id": conversation_id, "status": RESOLVED}
         if arrived is not None:
             query["$or"] = [{"status_changed_at": None}, {"status_changed_at": {"$lt": arrived}}]
@@ -438,7 +444,7 @@ class Conversation(Document):
             return doc.get("status") == RESOLVED and (
                 arrived is None or changed is None or changed < _stored_time(arrived))
 
-        return cls._update_row(query, {"$set": {"status": OPEN, "status_changed_at": at}}, holds)
+        return cls._update_row(query, {"$set": {"status": OPEN, "status_changed_at": at}}, holds, known)
 
     @classmethod
     def mark_read(cls, conversation_id: str) -> bool:

@@ -33,6 +33,9 @@ from ..core.clock import as_utc
 CHUNK = 25  # snapshots per chunk document: a page of 50 reads three
 CODEC = CodecOptions(tz_aware=True)
 RECENT_COUNTER = "counter"
+# Left out of a conversation's row: what makes up its unread count (one entry per unread message) is read
+# only by the write path, from the conversation itself; a row needs the count.
+ROW_OMITS = frozenset({"unread"})
 
 
 def snapshot(doc: Mapping[str, Any]) -> SON:
@@ -142,7 +145,8 @@ class RecentChunk(Document):
                                                      return_document=ReturnDocument.AFTER)
             target = int(counter["n"]) // CHUNK
         key = f"m.{conversation['_id']}"
-        collection.update_one({"_id": f"chunk:{target}"}, {"$max": {key: snapshot(conversation)}}, upsert=True)
+        row = {name: value for name, value in conversation.items() if name not in ROW_OMITS}
+        collection.update_one({"_id": f"chunk:{target}"}, {"$max": {key: snapshot(row)}}, upsert=True)
         if target == current:
             return None
         if current is not None:

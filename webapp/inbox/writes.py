@@ -225,10 +225,10 @@ def _apply_message(event: MessageEvent, report: Report) -> None:
         # updating its conversation, WhatsApp's retry (or a replay) is a duplicate and repairs it.
         message = Message.objects(pk=event.wamid).first() or message
         Message.refresh(message.id)  # its timeline snapshot too
-    Conversation.record_message(message, event.contact_name, event.business.display_number)
+    conversation = Conversation.record_message(message, event.contact_name, event.business.display_number)
     if message.direction == "inbound":
-        changed = Conversation.count_unread(message)
-        _reopen_if_resolved(message.conversation_id, report, message.received_at)
+        changed = Conversation.count_unread(message, known=conversation)
+        _reopen_if_resolved(message.conversation_id, report, message.received_at, known=conversation)
     elif message.sent_by_app:
         # The agent is in the chat and answering: what came before is read, as on WhatsApp.
         changed = Conversation.read_up_to(message.conversation_id, message.received_at)
@@ -368,12 +368,13 @@ def _apply_reaction(event: ReactionEvent, report: Report) -> None:
         report.changes.reactions.add(target)
 
 
-def _reopen_if_resolved(conversation_id: str, report: Report, arrived: datetime) -> None:
+def _reopen_if_resolved(conversation_id: str, report: Report, arrived: datetime,
+                        known: dict[str, Any] | None = None) -> None:
     """The customer wrote again: a resolved conversation is open again, with its assignee. Only for a
     message that arrived after it was resolved (a delivery repeated later does not reopen it; one that
     failed before this step does, when WhatsApp delivers it again)."""
     at = utcnow()
-    if Conversation.reopen(conversation_id, at, arrived=arrived):
+    if Conversation.reopen(conversation_id, at, arrived=arrived, known=known):
         assignee = Conversation.objects(pk=conversation_id).scalar("assignee").first()
         report.changes.states.append(ConversationStateChanged(
             conversation_id, OPEN, RESOLVED, assignee, assignee, by="customer", at=at))
