@@ -34,6 +34,7 @@ from webapp.core import db, storable
 from webapp.core.clock import utcnow
 from webapp.inbox.audit import audit
 from webapp.inbox.documents import Conversation, Message
+from webapp.inbox.indexes import UnreadIndex
 from webapp.inbox.writes import apply_each
 from webapp.webhooks.documents import WebhookEvent
 from webapp.webhooks.tasks import sweep_deliveries
@@ -382,3 +383,35 @@ def test_a_delivery_stored_while_redis_is_away_is_applied_once_it_is_back(
     with app.app_context():
         eventually(lambda: WebhookEvent.objects.get().outcome == "processed", timeout=20)
         assert Message.objects.get(pk="wamid.NOQ").content == {"body": "no queue"}
+
+
+# --- the unread index (the tab title's total, read by `_id`) -------------------------------------------------
+
+
+def test_the_unread_index_follows_the_counts_is_built_for_an_older_database_and_is_repaired(
+    app: Flask, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    webhook_ok(client, inbound(text("one", id="wamid.U1", timestamp=T0), text("two", id="wamid.U2", timestamp=T0 + 1)))
+    webhook_ok(client, inbound(text("hi", id="wamid.U3", sender=NEHA, timestamp=T0 + 2), name="Neha", wa_id=NEHA))
+    with app.app_context():
+        assert Conversation.unread_counts() == {RAVI: 2, NEHA: 1}
+        UnreadIndex.drop_collection()  # a database from before the index: built from the conversations once
+        assert Conversation.unread_counts() == {RAVI: 2, NEHA: 1}
+        assert UnreadIndex.built()
+    assert client.post(f"/api/conversations/{RAVI}/read").status_code == 200
+    with app.app_context():
+        assert Conversation.unread_counts() == {NEHA: 1}
+
+    # The process fails between counting a message unread and the index: WhatsApp's retry repairs it.
+    original = UnreadIndex.put
+    monkeypatch.setattr(UnreadIndex, "put", classmethod(lambda cls, c: (_ for _ in ()).throw(RuntimeError("died"))))
+    body = inbound(text("three", id="wamid.U4", timestamp=T0 + 3))
+    assert post_webhook(client, body).get_json()["data"]["outcome"] == "failed"
+    monkeypatch.setattr(UnreadIndex, "put", original)
+    with app.app_context():
+        assert Conversation.unread_counts() == {NEHA: 1}
+        assert [(d.field, d.stored, d.expected) for d in audit()] == [("unread_index", 0, 1)]
+    webhook_ok(client, body)
+    with app.app_context():
+        assert Conversation.unread_counts() == {RAVI: 1, NEHA: 1}
+        assert audit() == []

@@ -16,6 +16,7 @@ never the messages.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from ..core.clock import as_utc
+from ..core.db import writes_serialized
 
 DURATIONS_KEPT = 2000
 LOOKUPS_AT_MOST = 40  # `_id` lookups in one read; more ids are read with one `$in`
@@ -96,6 +98,18 @@ class Cycle(Document):
         """Open a cycle at `at` unless one is open (an earlier message arriving late moves its start).
         True when this is the conversation's first message seen."""
         collection = cls._get_collection()
+        if writes_serialized():  # FerretDB, under the rollups' write lock: read by _id, update by _id
+            doc = collection.find_one({"_id": conversation_id})
+            if doc is None:
+                collection.update_one({"_id": conversation_id}, {"$setOnInsert": {
+                    "start": at, "human": False, "ai": False, "answered": False}}, upsert=True)
+                return True
+            if doc.get("start") is None:
+                collection.update_one({"_id": conversation_id}, {"$set": {
+                    "start": at, "human": False, "ai": False, "answered": False}})
+            elif doc.get("answered") is False:
+                collection.update_one({"_id": conversation_id}, {"$min": {"start": at}})
+            return False
         created = cls.first_seen(conversation_id)
         opened = collection.update_one({"_id": conversation_id, "start": None},
                                        {"$set": {"start": at, "human": False, "ai": False, "answered": False}})
@@ -108,9 +122,9 @@ class Cycle(Document):
         """Mark the open cycle answered by a person or the AI; the cycle as it was before, or None when
         there is no open cycle or it was already answered by that side."""
         side = "ai" if by_ai else "human"
-        before = cls._get_collection().find_one_and_update(
-            {"_id": conversation_id, "start": {"$ne": None}, side: False},
-            {"$set": {side: True, "answered": True}})
+        before = cls._change(conversation_id, {"start": {"$ne": None}, side: False},
+                             lambda doc: doc.get("start") is not None and doc.get(side) is False,
+                             {"$set": {side: True, "answered": True}})
         if before is not None:
             before["start"] = as_utc(before.get("start"))
         return before
@@ -118,10 +132,24 @@ class Cycle(Document):
     @classmethod
     def close(cls, conversation_id: str) -> datetime | None:
         """Close the open cycle (resolved); when it started, or None when none was open."""
-        before = cls._get_collection().find_one_and_update(
-            {"_id": conversation_id, "start": {"$ne": None}},
-            {"$set": {"start": None, "human": False, "ai": False, "answered": False}})
+        before = cls._change(conversation_id, {"start": {"$ne": None}}, lambda doc: doc.get("start") is not None,
+                             {"$set": {"start": None, "human": False, "ai": False, "answered": False}})
         return as_utc(before.get("start")) if before else None
+
+    @classmethod
+    def _change(cls, conversation_id: str, condition: dict[str, Any], holds: Callable[[dict[str, Any]], bool],
+                update: dict[str, Any]) -> dict[str, Any] | None:
+        """A conditional update; the cycle before it, or None when the condition did not hold. On MongoDB one
+        atomic filter; on FerretDB (the rollups hold the write lock) the condition is checked on the document
+        read by `_id`, since FerretDB would evaluate the filter over every conversation's cycle."""
+        collection = cls._get_collection()
+        if not writes_serialized():
+            return collection.find_one_and_update({"_id": conversation_id, **condition}, update)
+        doc = collection.find_one({"_id": conversation_id})
+        if doc is None or not holds(doc):
+            return None
+        collection.update_one({"_id": conversation_id}, update)
+        return doc
 
 
 class Mark(Document):

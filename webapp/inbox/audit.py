@@ -12,12 +12,13 @@ from typing import Any
 
 from ..core.clock import as_utc
 from .documents import Conversation
+from .indexes import UnreadIndex
 
 
 @dataclass
 class Drift:
     conversation_id: str
-    field: str  # unread_count | last_message | status_rank
+    field: str  # unread_count | unread_index | last_message | status_rank
     stored: Any
     expected: Any
 
@@ -33,6 +34,7 @@ def audit() -> list[Drift]:
                                 "type": 1, "status_rank": 1}):
         by_conversation[m["conversation_id"]].append(m)
     drift: list[Drift] = []
+    indexed = {cid: n for cid, n, _ in UnreadIndex.entries()} if UnreadIndex.built() else None
     for conversation in Conversation._get_collection().find({}):
         cid = conversation["_id"]
         found = by_conversation.pop(cid, [])
@@ -42,6 +44,8 @@ def audit() -> list[Drift]:
         unread += int(conversation.get("unread_legacy") or 0)
         if (conversation.get("unread_count") or 0) != unread:
             drift.append(Drift(cid, "unread_count", conversation.get("unread_count"), unread))
+        elif indexed is not None and indexed.get(cid, 0) != unread:
+            drift.append(Drift(cid, "unread_index", indexed.get(cid, 0), unread))
         bubbles = [m for m in found if m["type"] != "reaction"]
         if not bubbles:
             continue

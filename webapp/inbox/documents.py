@@ -35,7 +35,7 @@ from ..core.clock import as_utc, iso, utcnow
 from ..core.db import write_lock, writes_serialized
 from ..whatsapp.events import STATUS_BY_RANK, STATUS_RANK
 from ..whatsapp.message_types import preview
-from .indexes import CHUNK, INDEX_DOCUMENTS, ContactConversations, RecentChunk, TimelineChunk
+from .indexes import CHUNK, INDEX_DOCUMENTS, ContactConversations, RecentChunk, TimelineChunk, UnreadIndex
 
 
 def fold(text: str | None) -> str:
@@ -236,12 +236,23 @@ class Conversation(Document):
 
     @classmethod
     def unread_counts(cls) -> dict[str, int]:
-        """Unread messages per contact (the tab title's total): one scan of the conversations, made
-        when a page loads or reconnects; pushed row updates keep the page's copy current."""
+        """Unread messages per contact (the tab title's total), when a page loads or reconnects: read from
+        the unread index by `_id` (built from the conversations the first time); pushed row updates keep the
+        page's copy current."""
+        if not UnreadIndex.built():
+            with write_lock():
+                if not UnreadIndex.built():
+                    UnreadIndex.build(cls._get_collection().find({"unread_count": {"$gt": 0}}))
         counts: dict[str, int] = {}
-        for c in cls.objects(unread_count__gt=0).only("wa_id", "unread_count"):
-            counts[c.wa_id] = counts.get(c.wa_id, 0) + (c.unread_count or 0)
+        for _, count, wa_id in UnreadIndex.entries():
+            counts[wa_id] = counts.get(wa_id, 0) + count
         return counts
+
+    @classmethod
+    def repair_unread_index(cls, conversation: dict[str, Any]) -> None:
+        """Put the conversation's unread count in the index again (a delivery repeated: a failure between
+        its count changing and the index may have left the index behind)."""
+        UnreadIndex.put(conversation)
 
     # --- writes (each one atomic, addressed by _id) -------------------------------------------
 
@@ -382,6 +393,8 @@ class Conversation(Document):
             )
             if after is not None:
                 cls._put_row(after)
+                if len(entries) + legacy != before:
+                    UnreadIndex.put(after)
                 return len(entries) + legacy != before
         raise RuntimeError(f"conversation {conversation_id} kept changing while its unread count was updated")
 

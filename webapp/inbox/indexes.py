@@ -7,6 +7,8 @@ over the whole collection, so opening a chat or listing conversations reads a fe
   (`Message.seq`). Chunk `"<conversation_id>:<seq // CHUNK>"` holds, under the key `str(seq)`, a snapshot
   of the message: `{"v": rev, "b": <the message document as BSON>}`. Every write to a message bumps its
   `rev` and puts the new snapshot with `$max`, so a slower writer holding an older state never wins.
+- Unread: the unread count of each conversation that has unread messages, in `UNREAD_SHARDS` documents
+  by a hash of its `_id` (the tab title's total reads them all instead of querying every conversation).
 - Recent: every conversation whose latest message moves gets the next number of one global counter; the
   chunk `seq // CHUNK` holds its snapshot under its `_id` (it stays where it is while that chunk is still
   the newest), and the conversation remembers its chunk (`row_chunk`) so a move removes the old entry.
@@ -17,7 +19,8 @@ messages as nested documents take ~10 ms.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +32,7 @@ from mongoengine import DictField, Document, DynamicField, IntField, StringField
 from pymongo import ReturnDocument
 
 from ..core.clock import as_utc
+from ..core.db import writes_serialized
 
 CHUNK = 25  # snapshots per chunk document: a page of 50 reads three
 CODEC = CodecOptions(tz_aware=True)
@@ -187,4 +191,68 @@ class ContactConversations(Document):
         return sorted(doc.get("conversations") or {}) if doc else None
 
 
-INDEX_DOCUMENTS: tuple[type[Document], ...] = (TimelineChunk, RecentChunk, ContactConversations)
+UNREAD_SHARDS = 16
+UNREAD_BUILT = "built"
+
+
+class UnreadIndex(Document):
+    """Unread counts by conversation: shard `unread:<n>` maps the `_id` of each conversation hashed to it
+    to `"<unread_rev, 12 digits>|<unread count>|<wa_id>"`: one string, which FerretDB reads several times
+    faster than a small document, and which `$max` compares by revision first. The write path puts a
+    conversation's entry after each change of its count, and again on a delivery repeated (which repairs
+    one a failure left behind). Under the write lock (FerretDB) a count of 0 removes the entry; on MongoDB
+    `$max` keeps the latest of two concurrent writers, and an entry at 0 stays."""
+
+    id = StringField(primary_key=True)
+    m = DictField()
+
+    meta = {"collection": "unread_index"}
+
+    @staticmethod
+    def shard_of(conversation_id: str) -> str:
+        return f"unread:{zlib.crc32(conversation_id.encode()) % UNREAD_SHARDS}"
+
+    @classmethod
+    def put(cls, conversation: Mapping[str, Any]) -> None:
+        count = int(conversation.get("unread_count") or 0)
+        key = f"m.{conversation['_id']}"
+        update: dict[str, Any] = {"$max": {key: cls._entry(conversation, count)}}
+        if writes_serialized():
+            update = {"$set": {key: cls._entry(conversation, count)}} if count else {"$unset": {key: ""}}
+        cls._get_collection().update_one({"_id": cls.shard_of(str(conversation["_id"]))}, update, upsert=True)
+
+    @staticmethod
+    def _entry(conversation: Mapping[str, Any], count: int) -> str:
+        return f"{int(conversation.get('unread_rev') or 0):012d}|{count}|{conversation.get('wa_id') or ''}"
+
+    @classmethod
+    def entries(cls) -> Iterator[tuple[str, int, str]]:
+        """(conversation id, unread count, wa_id) of every conversation with unread messages: one `_id` read a shard."""
+        collection = cls._get_collection()
+        for shard in range(UNREAD_SHARDS):
+            doc = collection.find_one({"_id": f"unread:{shard}"}) or {}
+            for conversation_id, entry in (doc.get("m") or {}).items():
+                _, count, wa_id = str(entry).split("|", 2)
+                if int(count) > 0:
+                    yield conversation_id, int(count), wa_id
+
+    @classmethod
+    def built(cls) -> bool:
+        return cls._get_collection().find_one({"_id": UNREAD_BUILT}) is not None
+
+    @classmethod
+    def build(cls, conversations: Iterable[Mapping[str, Any]]) -> None:
+        """Index every conversation given (those with unread messages): one write a shard; then mark it built."""
+        shards: dict[str, dict[str, str]] = {}
+        for conversation in conversations:
+            count = int(conversation.get("unread_count") or 0)
+            if count:
+                key = f"m.{conversation['_id']}"
+                shards.setdefault(cls.shard_of(str(conversation["_id"])), {})[key] = cls._entry(conversation, count)
+        collection = cls._get_collection()
+        for shard_id, entries in shards.items():
+            collection.update_one({"_id": shard_id}, {"$max": entries}, upsert=True)
+        collection.update_one({"_id": UNREAD_BUILT}, {"$set": {"at": None}}, upsert=True)
+
+
+INDEX_DOCUMENTS: tuple[type[Document], ...] = (TimelineChunk, RecentChunk, ContactConversations, UnreadIndex)

@@ -13,13 +13,13 @@ import click
 
 from ..core.clock import as_utc
 from .documents import Conversation, Message
-from .indexes import CHUNK, ContactConversations, RecentChunk, TimelineChunk, snapshot
+from .indexes import CHUNK, ContactConversations, RecentChunk, TimelineChunk, UnreadIndex, snapshot
 
 
 def rebuild() -> tuple[int, int]:
     """Number every bubble in time order per conversation, put its snapshot in its chunk, then every
     conversation's row (oldest first, so the newest end up in the newest chunk). (conversations, messages)."""
-    for document in (TimelineChunk, RecentChunk, ContactConversations):
+    for document in (TimelineChunk, RecentChunk, ContactConversations, UnreadIndex):
         document._get_collection().drop()
     messages, conversations = Message._get_collection(), Conversation._get_collection()
     keys: dict[str, list[tuple[datetime, datetime, str]]] = defaultdict(list)
@@ -58,6 +58,7 @@ def rebuild() -> tuple[int, int]:
         chunk = RecentChunk.put(after, moved=True)
         conversations.update_one({"_id": after["_id"]}, {"$set": {"row_chunk": chunk}})
         count += 1
+    UnreadIndex.build(conversations.find({"unread_count": {"$gt": 0}}))
     return count, len(seqs)
 
 

@@ -226,6 +226,8 @@ def _apply_message(event: MessageEvent, report: Report) -> None:
         message = Message.objects(pk=event.wamid).first() or message
         Message.refresh(message.id)  # its timeline snapshot too
     conversation = Conversation.record_message(message, event.contact_name, event.business.display_number)
+    if not report.changes.new_messages.get(message.id):
+        Conversation.repair_unread_index(conversation)
     if message.direction == "inbound":
         changed = Conversation.count_unread(message, known=conversation)
         _reopen_if_resolved(message.conversation_id, report, message.received_at, known=conversation)
