@@ -3,12 +3,16 @@ panel and the canned replies page (admins only), with what each refuses."""
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.helpers.auth import make_agent
 from tests.helpers.http import get_ok, webhook_ok
-from tests.helpers.payloads import RAVI, inbound, now, text
+from tests.helpers.payloads import RAVI, inbound, message, now, text
+from webapp.inbox import queries
 from webapp.inbox.documents import Conversation
 from webapp.team.documents import Note
 
@@ -82,3 +86,23 @@ def test_the_contact_panel_and_the_canned_page(app: Flask, client: FlaskClient) 
     assert agent.post("/settings/canned/hi/delete").status_code == 403
     assert client.post("/settings/canned/hi/delete").status_code == 302
     assert get_ok(client, "/api/canned-replies")["data"] == []
+
+
+def test_the_contact_panel_lists_the_latest_files_from_the_timeline(client: FlaskClient,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Newest first, at most 24, read from the chat's latest bubbles (a walk of its timeline by `_id`)."""
+    bodies = []
+    for n in range(30):
+        bodies.append(message("document", {"id": f"media.{n}", "filename": f"invoice-{n}.pdf",
+                                           "mime_type": "application/pdf"}, id=f"wamid.DOC{n}", timestamp=now(2 * n)))
+        bodies.append(text(f"about invoice {n}", id=f"wamid.T{n}", timestamp=now(2 * n + 1)))
+    for start in range(0, 60, 20):
+        webhook_ok(client, inbound(*bodies[start:start + 20]))
+    panel = client.get(f"/c/{RAVI}/contact", headers=HX).get_data(as_text=True)
+    names = re.findall(r"invoice-(\d+)\.pdf", panel.split("Shared media")[1])
+    assert names == [str(n) for n in range(29, 5, -1)]  # the 24 latest, newest first
+
+    monkeypatch.setattr(queries, "SHARED_FILES_WITHIN", 10)  # only the latest ~10 bubbles (a chunk of 25) are read
+    panel = client.get(f"/c/{RAVI}/contact", headers=HX).get_data(as_text=True)
+    names = re.findall(r"invoice-(\d+)\.pdf", panel.split("Shared media")[1])
+    assert names and len(names) < 24 and names[0] == "29"

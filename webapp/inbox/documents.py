@@ -509,6 +509,14 @@ class Message(Document):
     # --- queries ------------------------------------------------------------------------------
 
     @classmethod
+    def latest_of_kinds(cls, conversation_id: str, last_seq: int, kinds: frozenset[str], *, limit: int,
+                        within: int) -> list[Message]:
+        """The latest `limit` messages of these types among the conversation's last `within` or so bubbles,
+        newest first (read from the timeline chunks by `_id`)."""
+        docs = TimelineChunk.latest_matching(conversation_id, last_seq, limit, kinds, within // CHUNK + 1)
+        return [cls._from_son(doc) for doc in docs]
+
+    @classmethod
     def page(cls, conversation_id: str, *, limit: int, before: Message | None = None,
              last_seq: int | None = None) -> tuple[list[Message], bool]:
         """Up to `limit` bubbles before `before` (or the latest), oldest first, and whether older ones exist.

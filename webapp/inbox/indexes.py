@@ -125,6 +125,26 @@ class TimelineChunk(Document):
         return [message for _, _, message in found[:want]]
 
 
+    @classmethod
+    def latest_matching(cls, conversation_id: str, top: int, want: int, kinds: frozenset[str],
+                        chunks_at_most: int) -> list[dict[str, Any]]:
+        """Up to `want` message documents whose type is in `kinds`, latest first, from the newest
+        `chunks_at_most` chunks (one `_id` read each): a bounded walk, not a query."""
+        found: list[tuple[tuple[datetime, datetime], dict[str, Any]]] = []
+        collection = cls._get_collection()
+        last = top // CHUNK
+        for chunk in range(last, max(last - chunks_at_most, -1), -1):
+            doc = collection.find_one({"_id": f"{conversation_id}:{chunk}"}) or {}
+            for entry in (doc.get("m") or {}).values():
+                message = unpack(entry)
+                if message.get("type") in kinds:
+                    found.append((order_key(message), message))
+            if len(found) >= want:
+                break
+        found.sort(key=lambda item: item[0], reverse=True)
+        return [message for _, message in found[:want]]
+
+
 class RecentChunk(Document):
     """The conversation list: `m` maps a conversation's `_id` to its snapshot; the document
     `RECENT_COUNTER` holds the counter (`n`)."""

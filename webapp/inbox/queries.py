@@ -75,6 +75,15 @@ def message_page(conversation: Conversation, *, limit: int = DEFAULT_PAGE, befor
     return MessagePage(conversation, messages, has_more)
 
 
+SHARED_FILES_WITHIN = 2000  # bubbles: the contact panel's files come from the chat's latest ones
+
+
+def shared_files(conversation: Conversation, kinds: frozenset[str], limit: int = 24) -> list[Message]:
+    """The files shared in a chat, newest first: among its latest SHARED_FILES_WITHIN bubbles."""
+    return Message.latest_of_kinds(conversation.id, conversation.seq or 0, kinds, limit=limit,
+                                   within=SHARED_FILES_WITHIN)
+
+
 def quoted_messages(messages: Iterable[Message]) -> dict[str, Message]:
     """The messages that `messages` reply to, by the id they quote (those stored). A customer quoting
     a message this app sent names Meta's wamid for it, which the alias turns into its id."""

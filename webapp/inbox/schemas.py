@@ -90,7 +90,9 @@ class Message(Shape):
 
     model_config = ConfigDict(extra="allow")
 
-    id: str = Field(description="WhatsApp's message id (wamid).")
+    id: str = Field(description="The message's id, stable from the moment it is stored: WhatsApp's wamid for a "
+                                "message received; for one sent from this app, the id it was stored under "
+                                "(`wamid` holds WhatsApp's once it is accepted).")
     wa_id: str = Field(description="The contact's number.")
     contact_name: str | None = Field(alias="contactName")
     sender: str = Field(alias="from")

@@ -30,7 +30,7 @@ from ..ocr import ReceivedFile
 from ..templates_catalog import MessageTemplate
 from ..templates_catalog import render as render_template_text
 from ..whatsapp.events import STATUS_RANK
-from ..whatsapp.message_types import Card, dig, display, stripped
+from ..whatsapp.message_types import REGISTRY, Card, dig, display, media_type, stripped
 
 AVATAR_TONES = 8
 
@@ -455,8 +455,7 @@ class ContactPanel:
 
 
 def contact_panel(conversation: Conversation) -> ContactPanel:
-    shared = Message.objects(conversation_id=conversation.id, type__in=list(MEDIA_KINDS)).order_by(
-        "-timestamp").limit(24)
+    shared = queries.shared_files(conversation, MEDIA_KINDS)
     lead = Lead.objects(pk=conversation.wa_id).first()  # webapp.leads: one per interested contact
     about = ""
     if lead is not None:
@@ -466,7 +465,7 @@ def contact_panel(conversation: Conversation) -> ContactPanel:
                         lead=about, labels=list(lead.tags) if lead is not None else [])
 
 
-MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
+MEDIA_KINDS = frozenset(kind for kind in REGISTRY if media_type(kind) is not None)
 
 
 def counts_view(email: str | None) -> dict[str, int]:
