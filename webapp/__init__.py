@@ -2,7 +2,8 @@
 
 create_app() is the one place the parts meet: settings, the database, the extensions, every
 blueprint, the event bus's subscribers and the CLI commands. The packages below it never import
-it, and each imports only the layers beneath it: core → whatsapp → inbox, auth → webhooks, api,
+it, and each imports only the layers beneath it (tests/test_architecture.py): core → whatsapp → graph →
+templates_catalog, settings → inbox, auth → webhooks, media, leads, analytics, team → ocr → ai → api,
 ui, demo.
 """
 

@@ -99,6 +99,21 @@ def test_an_audio_goes_without_a_caption_and_a_type_is_guessed_from_the_name(liv
     assert refused["errors"] == {"caption": "not allowed for audio"}
 
 
+MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(300)  # an MP4's first box, then padding
+
+
+def test_a_video_is_uploaded_and_sent_with_its_caption(live: FlaskClient, graph_api: GraphAPI):
+    sent = sent_file(live, MP4, "unboxing.mp4", "video/mp4", caption="How it looks")
+    assert sent["type"] == "video" and sent["media"]["mimeType"] == "video/mp4"
+    status_becomes(live, RAVI, sent["id"], "sent")
+    (uploaded,) = graph_api.uploaded_media()
+    assert uploaded.data == MP4 and uploaded.mime_type == "video/mp4"
+    (request,) = graph_api.requests_to("send")
+    assert request.json["type"] == "video" and request.json["video"] == {"id": uploaded.id, "caption": "How it looks"}
+    served = live.get(sent["media"]["url"])
+    assert served.status_code == 200 and served.data == MP4 and served.mimetype == "video/mp4"
+
+
 @pytest.mark.parametrize(("data", "filename", "mime_type", "fields", "status", "field"), [
     (b"\xff\xd8\xff" + bytes(5 * 1024 * 1024), "big.jpg", "image/jpeg", {}, 413, "file"),
     (b"GIF89a" + bytes(100), "funny.gif", "image/gif", {"kind": "image"}, 415, "file"),

@@ -29,8 +29,10 @@ def test_a_received_photo_shows_as_a_thumbnail_and_a_failed_one_can_be_retried(
 
     photo = wamid()
     media_id = graph_api.add_inbound_media(png(120, 90), "image/png")
+    graph_api.delay_next("download", 1.5)  # long enough to see the bubble wait for its file
     post(server, inbound(message("image", {"id": media_id, "mime_type": "image/png", "caption": "The scratch"},
                                  id=photo, timestamp=now(5))))
+    expect(bubble(page, photo).locator(".media-state")).to_have_text("Downloading…")
     thumbnail = bubble(page, photo).locator(".media-thumb img")
     expect(thumbnail).to_be_visible()
     assert thumbnail.evaluate("img => img.complete && img.naturalWidth") == 120  # the real picture loaded
