@@ -36,7 +36,7 @@ def schedule_reply(conversation_id: str, message_id: str) -> None:
 
 
 def on_message(event: MessageStored) -> None:
-    message = Message.objects(pk=event.message_id).first()
+    message = event.fixed()
     if message is None or message.type == "reaction":
         return
     if message.direction == "outbound":

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from ..core.bus import EventBus
-from ..inbox.documents import Message
 from ..inbox.events import ConversationStateChanged, MessageStored
 from .rollups import StateChange, fold_message, fold_state_change
 
 
 def on_message_stored(event: MessageStored) -> None:
-    message = Message.objects(pk=event.message_id).first()
+    message = event.fixed()
     if message is not None:
         fold_message(message)
 

@@ -1,9 +1,10 @@
 """The event bus: a write publishes what changed, after it is durable; subscribers react.
 
 Subscribers are registered in create_app() (the realtime push, analytics rollups, the list's
-counters, AI replies, leads, media downloads, OCR, demo delivery), per app, so every process that builds the app (web or worker) has
-the same ones. Publishing is synchronous and in order; a subscriber that fails is logged and the
-others still run: the write already happened, and a failed side effect must not undo it.
+counters, AI replies, leads, media downloads, OCR, demo delivery), per app, so every process that
+builds the app (web or worker) has the same ones. Publishing is synchronous and in order; a
+subscriber that fails is logged and the others still run: the write already happened, and a failed
+side effect must not undo it.
 A subscriber that has slow work to do enqueues a job (webapp.core.jobs) instead of doing it here.
 """
 

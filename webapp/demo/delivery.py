@@ -12,7 +12,6 @@ from flask import current_app
 
 from ..core.bus import EventBus
 from ..core.jobs import enqueue
-from ..inbox.documents import Message
 from ..inbox.events import MessageStored
 from .tasks import deliver_status
 
@@ -22,7 +21,7 @@ def subscribe(bus: EventBus) -> None:
 
 
 def _on_message_stored(event: MessageStored) -> None:
-    message = Message.objects(pk=event.message_id).only("id", "wa_id", "direction", "sent_by_app").first()
+    message = event.fixed()
     if message is None or message.direction != "outbound" or not message.sent_by_app:
         return
     delivered_after = current_app.config["SIMULATE_DELIVERED_AFTER"]

@@ -35,7 +35,16 @@ from ..core.clock import as_utc, iso, utcnow
 from ..core.db import write_lock, writes_serialized
 from ..whatsapp.events import STATUS_BY_RANK, STATUS_RANK
 from ..whatsapp.message_types import preview
-from .indexes import CHUNK, INDEX_DOCUMENTS, ContactConversations, RecentChunk, TimelineChunk, UnreadIndex
+from .indexes import (
+    CHUNK,
+    INDEX_DOCUMENTS,
+    ContactConversations,
+    RecentChunk,
+    TimelineChunk,
+    UnreadIndex,
+    snapshot,
+    unpack,
+)
 
 
 def fold(text: str | None) -> str:
@@ -584,6 +593,10 @@ class Message(Document):
         ]
 
     # --- writes (each one atomic, addressed by _id) -------------------------------------------
+
+    def as_stored(self) -> Message:
+        """This message as the database holds it (times to the millisecond), without reading it back."""
+        return type(self)._from_son(unpack(snapshot(self.to_mongo())))
 
     def insert_once(self) -> bool:
         """Store this message unless its wamid is already stored. True when this call stored it."""

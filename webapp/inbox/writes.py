@@ -42,6 +42,7 @@ class Changes:
     """What a write changed, by id, in the order subscribers need it."""
 
     new_messages: dict[str, str] = field(default_factory=dict)  # message id -> conversation id
+    stored: dict[str, Message] = field(default_factory=dict)  # message id -> the message as stored
     statuses: set[str] = field(default_factory=set)
     reactions: set[str] = field(default_factory=set)
     conversations: set[str] = field(default_factory=set)
@@ -50,6 +51,8 @@ class Changes:
     def merge(self, other: Changes) -> None:
         for message_id, conversation_id in other.new_messages.items():
             self.new_messages.setdefault(message_id, conversation_id)
+        for message_id, message in other.stored.items():
+            self.stored.setdefault(message_id, message)
         self.statuses |= other.statuses
         self.reactions |= other.reactions
         self.conversations |= other.conversations
@@ -59,7 +62,7 @@ class Changes:
         """New messages first (a new message already shows its status), then status moves,
         reactions, and the conversations' rows."""
         for message_id, conversation_id in self.new_messages.items():
-            yield MessageStored(message_id, conversation_id)
+            yield MessageStored(message_id, conversation_id, self.stored.get(message_id))
         for message_id in sorted(self.statuses - self.new_messages.keys()):
             yield MessageStatusChanged(message_id)
         for message_id in sorted(self.reactions):
@@ -218,6 +221,7 @@ def _apply_message(event: MessageEvent, report: Report) -> None:
     if message.insert_once():
         report.stored += 1
         report.changes.new_messages[message.id] = message.conversation_id
+        report.changes.stored[message.id] = message.as_stored()
         report.changes.conversations.add(message.conversation_id)
     else:
         report.duplicates += 1

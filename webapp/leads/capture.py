@@ -73,7 +73,7 @@ def notice_message(message_id: str) -> None:
 
 def on_message_stored(event: MessageStored) -> None:
     """A bus subscriber: a job only for messages of interest (details, intent, or a lead already there)."""
-    message = Message.objects(pk=event.message_id).only("direction", "content", "wa_id", "type").first()
+    message = event.fixed()
     if message is None or message.direction != "inbound":
         return
     if details_in(message) is not None or Lead.objects(pk=message.wa_id).only("id").first() is not None:
