@@ -295,7 +295,7 @@ def test_reading_then_a_retry_of_a_message_read_meanwhile_leaves_it_read(app: Fl
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """A message stored before the agent read the chat, counted only by a retry after: it was read."""
     original: Callable[..., Any] = Conversation.count_unread
-    monkeypatch.setattr(Conversation, "count_unread", classmethod(lambda cls, m, known=None: False))
+    monkeypatch.setattr(Conversation, "count_unread", classmethod(lambda cls, m, **_: False))
     webhook_ok(client, inbound(text("seen", id="wamid.SEEN", timestamp=T0)))
     monkeypatch.setattr(Conversation, "count_unread", original)
     row = Conversation.objects.get()

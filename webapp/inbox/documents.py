@@ -266,7 +266,8 @@ class Conversation(Document):
     # --- writes (each one atomic, addressed by _id) -------------------------------------------
 
     @classmethod
-    def record_message(cls, message: Message, contact_name: str | None, business_number: str) -> dict[str, Any]:
+    def record_message(cls, message: Message, contact_name: str | None, business_number: str, *,
+                       row_by_count: bool = False) -> dict[str, Any]:
         """Fold a stored message into its conversation in one atomic upsert: create it, and replace the
         summary only if this message is at least as new (webhooks come out of order; `$max` on the
         summary compares its leading timestamp, then arrival time). Idempotent: a message delivered
@@ -297,8 +298,14 @@ class Conversation(Document):
             ContactConversations.add(message.wa_id, message.conversation_id)
         if unplaced:
             message.seq = Message.place(message.id, int(after["seq"]), below=(before or {}).get("last_message"))
-        cls._put_row(after, moved=(after.get("last_message") or {}).get("id") == message.id)
+        if not row_by_count:
+            cls._put_row(after, moved=cls.moved_by(after, message.id))
         return after
+
+    @staticmethod
+    def moved_by(conversation: dict[str, Any], message_id: str) -> bool:
+        """Whether the message is the conversation's latest: its row goes to the top of the list."""
+        return (conversation.get("last_message") or {}).get("id") == message_id
 
     @staticmethod
     def _created(message: Message) -> dict[str, Any]:
@@ -346,9 +353,10 @@ class Conversation(Document):
     # and on FerretDB alike.
 
     @classmethod
-    def count_unread(cls, message: Message, known: dict[str, Any] | None = None) -> bool:
+    def count_unread(cls, message: Message, known: dict[str, Any] | None = None, *, put_row: bool = False) -> bool:
         """Count an inbound message unread unless it is counted already or was read; whether it was.
-        `known`: the conversation as the write just before returned it (a first guess, checked)."""
+        `known`: the conversation as the write just before returned it (a first guess, checked). `put_row`:
+        record_message left the row to this step (`row_by_count`), which puts it whether the count changes or not."""
         at = _stored_time(message.received_at)
 
         def change(entries: list[dict[str, Any]], read_at: datetime | None) -> tuple[list[dict[str, Any]],
@@ -357,7 +365,8 @@ class Conversation(Document):
                 return None
             return [*entries, {"id": message.id, "at": at}], read_at
 
-        return cls._change_unread(message.conversation_id, change, known)
+        moved = cls.moved_by(known, message.id) if put_row and known is not None else None
+        return cls._change_unread(message.conversation_id, change, known, row=moved if put_row else None)
 
     @classmethod
     def read_up_to(cls, conversation_id: str, at: datetime) -> bool:
@@ -373,9 +382,11 @@ class Conversation(Document):
         return cls._change_unread(conversation_id, change)
 
     @classmethod
-    def _change_unread(cls, conversation_id: str, change: Any, known: dict[str, Any] | None = None) -> bool:
+    def _change_unread(cls, conversation_id: str, change: Any, known: dict[str, Any] | None = None,
+                       row: bool | None = None) -> bool:
         """`known` saves the first read: under the write lock (FerretDB) it is current; on MongoDB a stale
-        one only fails the compare-and-set, and the next round reads."""
+        one only fails the compare-and-set, and the next round reads. `row`: the row is to be put whatever
+        happens (True: moved to the top), as record_message left it."""
         collection = cls._get_collection()
         for attempt in range(100):
             doc = known if attempt == 0 and known is not None else collection.find_one({"_id": conversation_id})
@@ -387,6 +398,8 @@ class Conversation(Document):
             before = len(entries) + legacy
             changed = change(entries, as_utc(doc.get("read_at")))
             if changed is None:
+                if row is not None:
+                    cls._put_row(doc, moved=row)
                 return False
             entries, read_at = changed
             if read_at is not None and read_at != as_utc(doc.get("read_at")):
@@ -401,7 +414,7 @@ class Conversation(Document):
                 return_document=ReturnDocument.AFTER,
             )
             if after is not None:
-                cls._put_row(after)
+                cls._put_row(after, moved=bool(row))
                 if len(entries) + legacy != before:
                     UnreadIndex.put(after)
                 return len(entries) + legacy != before

@@ -229,11 +229,13 @@ def _apply_message(event: MessageEvent, report: Report) -> None:
         # updating its conversation, WhatsApp's retry (or a replay) is a duplicate and repairs it.
         message = Message.objects(pk=event.wamid).first() or message
         Message.refresh(message.id)  # its timeline snapshot too
-    conversation = Conversation.record_message(message, event.contact_name, event.business.display_number)
+    inbound = message.direction == "inbound"
+    conversation = Conversation.record_message(message, event.contact_name, event.business.display_number,
+                                               row_by_count=inbound)
     if not report.changes.new_messages.get(message.id):
         Conversation.repair_unread_index(conversation)
-    if message.direction == "inbound":
-        changed = Conversation.count_unread(message, known=conversation)
+    if inbound:
+        changed = Conversation.count_unread(message, known=conversation, put_row=True)
         _reopen_if_resolved(message.conversation_id, report, message.received_at, known=conversation)
     elif message.sent_by_app:
         # The agent is in the chat and answering: what came before is read, as on WhatsApp.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core import bus
-from ..core.db import write_lock
+from ..core.db import write_lock, writes_serialized
 from ..inbox.documents import Conversation, filters_matched
 from ..inbox.events import ConversationChanged, ConversationStateChanged
 from .documents import ConversationCount, CountedState
@@ -40,8 +40,15 @@ def recount(conversation_id: str) -> bool:
     with write_lock():
         doc = Conversation._get_collection().find_one({"_id": conversation_id})
         now = _state_filters(doc)
-        before = CountedState._get_collection().find_one_and_update(
-            {"_id": conversation_id}, {"$set": {"filters": sorted(now)}}, upsert=True)
+        states = CountedState._get_collection()
+        if writes_serialized():  # FerretDB, under the write lock: most changes move no filter, so read first
+            before = states.find_one({"_id": conversation_id})
+            if before is not None and set(before.get("filters") or []) == now:
+                return built
+            states.update_one({"_id": conversation_id}, {"$set": {"filters": sorted(now)}}, upsert=True)
+        else:
+            before = states.find_one_and_update({"_id": conversation_id}, {"$set": {"filters": sorted(now)}},
+                                                upsert=True)
         was = set((before or {}).get("filters") or [])
         if now == was:
             return built
@@ -70,11 +77,20 @@ def rebuild() -> dict[str, int]:
     return totals
 
 
+_seen_built: set[tuple[int, str]] = set()  # (client, database) whose counters this process saw built: they stay so
+
+
 def ensure_built() -> bool:
     """Build the counters when they are missing; True when it did."""
-    if ConversationCount._get_collection().find_one({"_id": READY}) is not None:
+    collection = ConversationCount._get_collection()
+    database = (id(collection.database.client), collection.database.name)
+    if database in _seen_built:
+        return False
+    if collection.find_one({"_id": READY}) is not None:
+        _seen_built.add(database)
         return False
     rebuild()
+    _seen_built.add(database)
     return True
 
 
