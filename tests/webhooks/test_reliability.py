@@ -37,6 +37,7 @@ from webapp.inbox.documents import Conversation, Message
 from webapp.inbox.indexes import UnreadIndex
 from webapp.inbox.writes import apply_each
 from webapp.webhooks.documents import WebhookEvent
+from webapp.webhooks import tasks as webhook_tasks
 from webapp.webhooks.tasks import sweep_deliveries
 from webapp.whatsapp.events import Business, MessageEvent
 
@@ -414,4 +415,33 @@ def test_the_unread_index_follows_the_counts_is_built_for_an_older_database_and_
     webhook_ok(client, body)
     with app.app_context():
         assert Conversation.unread_counts() == {RAVI: 1, NEHA: 1}
+        assert audit() == []
+
+
+def test_the_sweep_finds_unfinished_deliveries_without_scanning_the_raw_log(
+    make_app: Callable[..., Flask], redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With Redis the sweep reads the backlog (a sorted set) and scans the raw log only at its first run
+    and then every WEBHOOK_FULL_SWEEP_SECONDS: FerretDB answers that scan by reading every delivery."""
+    app = make_app(REDIS_URL=redis_server.url, WEBHOOK_STUCK_AFTER=0, WEBHOOK_FULL_SWEEP_SECONDS=3600)
+    client = app.test_client()
+    with app.app_context():
+        lost = stuck(inbound(text("stored before the backlog", id="wamid.OLD")), seconds_ago=5)  # not in the set
+        assert sweep_deliveries().processed == 1  # the first sweep scans: found
+        assert WebhookEvent.objects.get(pk=lost.pk).outcome == "processed"
+
+    scans: list[int] = []
+    original = webhook_tasks.unfinished
+    monkeypatch.setattr(webhook_tasks, "unfinished", lambda *a: scans.append(1) or original(*a))
+    monkeypatch.setattr(Conversation, "count_unread", classmethod(lambda cls, m, **_: 1 / 0))
+    answer = post_webhook(client, inbound(text("fails once", id="wamid.ONCE"))).get_json()
+    assert answer["data"]["outcome"] == "failed"
+    monkeypatch.undo()
+    monkeypatch.setattr(webhook_tasks, "unfinished", lambda *a: scans.append(1) or original(*a))
+    with app.app_context():
+        backlog = redis.Redis.from_url(redis_server.url).zrange("inbox:webhooks:unfinished", 0, -1)
+        assert backlog == [answer["data"]["eventId"].encode()]  # processed ones left it, the failed one is there
+        assert sweep_deliveries().processed == 1 and scans == []
+        assert Conversation.objects.get(pk=Message.objects.get(pk="wamid.ONCE").conversation_id).unread_count == 2
+        assert redis.Redis.from_url(redis_server.url).zcard("inbox:webhooks:unfinished") == 0
         assert audit() == []

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     WEBHOOK_SWEEP_SECONDS: float = Field(30, ge=0)
     WEBHOOK_STUCK_AFTER: float = Field(60, ge=0)
     WEBHOOK_MAX_ATTEMPTS: int = Field(5, ge=1)
+    # The sweep finds unfinished deliveries in a Redis set; it also scans the raw log (which reads every
+    # delivery ever stored on FerretDB) at a worker's first sweep and then at most this often.
+    WEBHOOK_FULL_SWEEP_SECONDS: float = Field(3600, gt=0)
     # inline: a delivery is applied before the 200 (which says what it did); queued: the 200 comes once the
     # raw body is stored, and a worker's job applies it (Meta's advice: answer fast; see "Webhooks").
     WEBHOOK_APPLY: Literal["inline", "queued"] = "inline"

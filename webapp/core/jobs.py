@@ -106,6 +106,12 @@ def enqueue(func: JobFunction, *args: Any, delay: float = 0, job_id: str | None 
     return jobs.enqueue(func, *args, delay=delay, job_id=job_id, retry_intervals=retry_intervals)
 
 
+def redis_connection() -> Redis | None:
+    """The job queue's Redis (REDIS_URL), for small shared state beside the jobs; None without it."""
+    jobs: JobQueue = current_app.extensions["jobs"]
+    return jobs.queue.connection if jobs.queue is not None else None
+
+
 def _run_here(app: Flask, func: JobFunction, args: tuple[Any, ...], delay: float,
               retry_intervals: tuple[int, ...]) -> None:
     """Without Redis: run the job in this process, with the same delay and retries a worker would use."""

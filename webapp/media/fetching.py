@@ -32,6 +32,6 @@ def request_fetch(message: Message) -> None:
 
 
 def _on_message_stored(event: MessageStored) -> None:
-    message = Message.objects(pk=event.message_id).first()
+    message = event.fixed()  # direction, type and content: what deciding and describing the fetch needs
     if message is not None and fetchable(message):
         request_fetch(message)

@@ -25,6 +25,7 @@ from ..inbox.writes import Report, apply_each, publish
 from ..whatsapp.events import Event
 from ..whatsapp.parse import decode_json, parse_webhook
 from ..whatsapp.signature import SignatureVerdict
+from . import backlog
 from .documents import WebhookEvent
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ def receive_webhook(raw: bytes, *, signature: SignatureVerdict, source: str = "w
     batch = parse_webhook(decode_json(raw), default_business())
     event = WebhookEvent(raw_body=raw, source=source, signature=signature.value)
     event.save(write_concern={"w": 1, "j": True})
+    backlog.note(str(event.pk), event.received_at)
     if queue is not None:
         try:
             queue(str(event.pk))
@@ -85,6 +87,7 @@ def _process(event: WebhookEvent, events: list[Event], ignored: list[str], only:
         publish(report)
         return Receipt(str(event.pk), "failed", report, error=error)
     event.record_outcome("processed", result=report.as_dict())
+    backlog.done(str(event.pk))
     publish(report)
     return Receipt(str(event.pk), "processed", report)
 

@@ -9,9 +9,10 @@ from datetime import timedelta
 from flask import current_app
 from mongoengine.queryset.visitor import Q
 
-from ..core.clock import utcnow
+from ..core.clock import as_utc, utcnow
 from ..core.db import DB_UNAVAILABLE
 from ..inbox.writes import safe_text
+from . import backlog
 from .documents import WebhookEvent
 from .receive import replay_event
 
@@ -53,6 +54,25 @@ class Sweep:
     still_failing: int = 0
 
 
+def due_deliveries(stuck_after: float, max_attempts: int, full_scan_every: float) -> list[WebhookEvent]:
+    """What the sweep applies again: the backlog's deliveries (webhooks.backlog: Redis, no scan) as
+    `unfinished` would pick them; or, without Redis and once every `full_scan_every` seconds, `unfinished`
+    itself (a scan of the raw log: what the backlog may have missed)."""
+    cutoff = utcnow() - timedelta(seconds=stuck_after)
+    ids = backlog.due(cutoff)
+    if ids is None or backlog.full_scan_due(full_scan_every):
+        return unfinished(stuck_after, max_attempts)
+    found: list[WebhookEvent] = []
+    for event_id in ids:
+        event = WebhookEvent.objects(pk=event_id).first()
+        if event is None or event.outcome == "processed" or (
+                event.outcome == "failed" and (event.attempts or 0) >= max_attempts):
+            backlog.done(event_id)  # finished, or left to a person (`replay --failed` scans)
+        elif event.outcome == "received" or (as_utc(event.processed_at) or cutoff) <= cutoff:
+            found.append(event)
+    return found
+
+
 def sweep_deliveries() -> Sweep:
     """The worker's periodic check (every WEBHOOK_SWEEP_SECONDS, see core.jobs.every): apply again the
     deliveries left `received` for WEBHOOK_STUCK_AFTER seconds, and the `failed` ones tried fewer than
@@ -60,7 +80,9 @@ def sweep_deliveries() -> Sweep:
     still takes it)."""
     config = current_app.config
     sweep = Sweep()
-    for event in unfinished(float(config.get("WEBHOOK_STUCK_AFTER", 60)), int(config.get("WEBHOOK_MAX_ATTEMPTS", 5))):
+    due = due_deliveries(float(config.get("WEBHOOK_STUCK_AFTER", 60)), int(config.get("WEBHOOK_MAX_ATTEMPTS", 5)),
+                         float(config.get("WEBHOOK_FULL_SWEEP_SECONDS", 3600)))
+    for event in due:
         sweep.replayed += 1
         try:
             receipt = replay_event(event)
