@@ -330,8 +330,24 @@
   socket.on("connect", () => {
     online(true);
     if (connectedBefore) catchUp(); // whatever happened while we were away
+    else catchUpIfChanged(); // whatever happened between this page's HTML and its connection
     connectedBefore = true;
   });
+
+  // The page was made at change number `data-changes`; if the server has counted more since, a push
+  // went out before this page could hear it.
+  let firstCheckDone = false;
+  function catchUpIfChanged() {
+    const app = $("#app");
+    const seen = app?.dataset.changes || "";
+    const checked = () => { firstCheckDone = true; markReadSoon(); };
+    if (!app?.dataset.changesUrl) return checked();
+    fetch(app.dataset.changesUrl, { headers: { Accept: "application/json" } })
+      .then((response) => (response.ok ? response.json() : null))
+      .then((body) => { if (body && (seen === "" || body.changes === null || String(body.changes) !== seen)) catchUp(); })
+      .catch(() => {})
+      .finally(checked);
+  }
   // The server refused the connection or closed it (signed out, here or in another tab): the page
   // reloads, and the server sends it to the sign-in page if the session is over. At most once a
   // minute, so a page the server keeps refusing does not reload in a loop.
@@ -797,7 +813,9 @@
 
   refresh();
   focusComposer();
-  markReadSoon(); // a chat opened by loading its address
+  // A chat opened by loading its address is read once the first connection's check is done (so this
+  // page's own read does not count as a change it missed), or after 2 s without a connection.
+  setTimeout(() => { if (!firstCheckDone) markReadSoon(); }, 2000);
   showUnread();
   showSound();
   showNotify();

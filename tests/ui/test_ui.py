@@ -4,6 +4,7 @@ served by eventlet on a free port with the real database. Each test asserts what
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -13,7 +14,19 @@ from flask.testing import FlaskClient
 from playwright.sync_api import expect
 
 from tests.helpers.app import LiveServer
-from tests.helpers.browser import PHONE, Pages, api, bubble, bubble_ids, composer, post, row, screenshot, tick
+from tests.helpers.browser import (
+    PHONE,
+    Pages,
+    api,
+    bubble,
+    bubble_ids,
+    composer,
+    post,
+    row,
+    screenshot,
+    tick,
+    wait_connected,
+)
 from tests.helpers.payloads import (
     NEHA,
     RAVI,
@@ -461,6 +474,54 @@ def test_offline_banner_and_catch_up_after_the_server_comes_back(start_server: S
     expect(row(page, NEHA).locator(".badge")).to_have_text("2")
     expect(page.locator("#conversation-list [data-wa-id]").first).to_have_attribute("data-wa-id", NEHA)
     eventually(lambda: api(server, "/conversations")[1]["unreadCount"] == 0)  # Ravi's chat is open: read
+
+
+# The page's Socket.IO client waits for the test's word before it first connects: the window between a
+# page's HTML and its connection, held open.
+HOLD_FIRST_CONNECT = """
+let realIo;
+Object.defineProperty(window, "io", { configurable: true, set(v) { realIo = v; }, get() {
+  return realIo && ((options) => {
+    const socket = realIo({ ...options, autoConnect: false });
+    window.connectNow = () => socket.connect();
+    return socket;
+  });
+} });
+"""
+
+
+def test_a_change_between_the_page_and_its_first_connection_is_caught_up(start_server: StartServer,
+                                                                         pages: Pages) -> None:
+    server = start_server()
+    post(server, inbound(text("Already here", timestamp=now())))
+    post(server, inbound(text("Neha's question", sender=NEHA, timestamp=now(1)), name="Neha Joshi", wa_id=NEHA))
+    page = pages.open(f"{server.url}/c/{RAVI}", live=False, init_script=HOLD_FIRST_CONNECT)
+    expect(page.locator(".chat")).to_be_visible()
+    assert page.evaluate("document.documentElement.dataset.socket") is None  # not connected yet
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url) if "/ui/conversations" in r.url else None)
+
+    missed = wamid()
+    post(server, inbound(text("Written before the page listened", id=missed, timestamp=now(10))))
+    post(server, inbound(text("Neha again", sender=NEHA, timestamp=now(11)), name="Neha Joshi", wa_id=NEHA))
+    page.evaluate("window.connectNow()")
+    wait_connected(page)
+    expect(bubble(page, missed).locator(".text")).to_have_text("Written before the page listened")
+    expect(row(page, NEHA).locator(".row-text")).to_have_text("Neha again")
+    assert fetched  # the list was fetched again
+
+    # Nothing changed in between: the first connection fetches nothing again.
+    eventually(lambda: {c["wa_id"]: c["unreadCount"] for c in api(server, "/conversations")}[RAVI] == 0)
+    page.close()  # its read was the last change
+    quiet = pages.open(f"{server.url}/c/{NEHA}", live=False, init_script=HOLD_FIRST_CONNECT)
+    expect(quiet.locator(".chat")).to_be_visible()
+    again: list[str] = []
+    quiet.on("request", lambda r: again.append(r.url) if "/ui/" in r.url or "/messages" in r.url else None)
+    quiet.evaluate("window.connectNow()")
+    wait_connected(quiet)
+    eventually(lambda: any("/ui/changes" in url for url in again))
+    time.sleep(0.5)
+    assert [url for url in again if "/ui/conversations" in url or "/c/" in url] == []
 
 
 def test_demo_inbox_feels_alive(start_server: StartServer, pages: Pages, make_app: Callable[..., Flask]) -> None:

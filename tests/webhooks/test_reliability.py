@@ -36,8 +36,8 @@ from webapp.inbox.audit import audit
 from webapp.inbox.documents import Conversation, Message
 from webapp.inbox.indexes import UnreadIndex
 from webapp.inbox.writes import apply_each
-from webapp.webhooks.documents import WebhookEvent
 from webapp.webhooks import tasks as webhook_tasks
+from webapp.webhooks.documents import WebhookEvent
 from webapp.webhooks.tasks import sweep_deliveries
 from webapp.whatsapp.events import Business, MessageEvent
 

@@ -10,17 +10,20 @@ moves, reactions, rows), and each handler reads the current state with one `_id`
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from flask import Flask, current_app
+from redis import RedisError
 
 from .. import team
 from ..core.bus import EventBus
 from ..core.clock import iso
 from ..core.db import DB_UNAVAILABLE
 from ..core.extensions import socketio
+from ..core.jobs import redis_connection
 from ..graph.events import TokenStatusChanged
 from ..inbox import documents
 from ..inbox.events import (
@@ -44,7 +47,42 @@ log = logging.getLogger(__name__)
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 
+# What a page shows changed: counted so that a page can tell, when its socket first connects, whether
+# something changed between its HTML being made and the connection (it then fetches its list and chat
+# again). Shared through Redis (REDIS_URL), else counted in this process (the only one).
+CHANGES_KEY = "inbox:changes"
+SHOWN_CHANGES = (MessageStored, MessageStatusChanged, ReactionsChanged, MessageMediaChanged, ConversationChanged,
+                 ConversationStateChanged)
+_changes_here = {"n": 0}
+_changes_lock = threading.Lock()
+
+
+def note_change(_event: object) -> None:
+    redis = redis_connection()
+    if redis is None:
+        with _changes_lock:
+            _changes_here["n"] += 1
+        return
+    try:
+        redis.incr(CHANGES_KEY)
+    except RedisError:
+        log.warning("could not count a change for pages about to connect", exc_info=True)
+
+
+def change_marker() -> int | None:
+    """How many changes pages have been told of so far; None when it cannot be known (Redis away)."""
+    redis = redis_connection()
+    if redis is None:
+        return _changes_here["n"]
+    try:
+        return int(redis.get(CHANGES_KEY) or 0)
+    except RedisError:
+        return None
+
+
 def subscribe(bus: EventBus) -> None:
+    for event_type in SHOWN_CHANGES:
+        bus.subscribe(event_type, note_change)
     bus.subscribe(MessageStored, resilient(push_new_message))
     bus.subscribe(MessageStatusChanged, resilient(push_status))
     bus.subscribe(ReactionsChanged, resilient(push_reactions))

@@ -22,7 +22,7 @@ from ..inbox.schemas import ContactPath
 from ..media import sending as media_sending
 from ..ocr import queries as ocr
 from ..ocr.schemas import as_date, as_flag
-from . import formatting, views
+from . import formatting, push, views
 from .schemas import (
     AttachmentForm,
     CannedForm,
@@ -116,7 +116,8 @@ def _text_matches(query: str, before: str | None, listed: set[str]) -> list[view
 def _page(chat: views.Chat | None, **context: Any) -> str:
     query = _search_text()
     return render_template(
-        "inbox.html", chat=chat, business_initials=views.initials(current_app.config["BUSINESS_NAME"]),
+        "inbox.html", chat=chat, changes=g.get("change_marker"),
+        business_initials=views.initials(current_app.config["BUSINESS_NAME"]),
         whatsapp=views.whatsapp_status(), unread_counts=queries.unread_counts(),
         counts=views.counts_view(_agent_email()), filter_labels=views.FILTER_LABELS,
         **_list(query, list_filter=_filter_name()), **context,
@@ -132,6 +133,20 @@ def not_found_or_invalid(exc: AppError) -> ResponseReturnValue:
     if _partial():
         return render_template("partials/_empty_chat.html", notice=exc.message, partial=True), exc.status
     return _page(None, notice=exc.message), exc.status
+
+
+@bp.before_request
+def _remember_the_change_marker() -> None:
+    """Before a page reads what it shows: its script compares this with the marker when its socket
+    first connects, and fetches its list and chat again when something changed in between."""
+    if request.method == "GET" and not request.htmx:
+        g.change_marker = push.change_marker()
+
+
+@bp.get("/ui/changes")
+def changes() -> ResponseReturnValue:
+    """The change marker now (see _remember_the_change_marker)."""
+    return {"changes": push.change_marker()}
 
 
 @bp.get("/")
