@@ -1,14 +1,15 @@
 """`make bench`: how the hot reads and ingest behave as the database grows. Nothing here is a pass/fail test.
 
-Uses $MONGODB_URI when set, else a fresh FerretDB 1.24 (SQLite) started here. It grows one dataset through
-the write path itself (`apply_events`, a conversation's messages in batches, not one HTTP call each) to 10k,
-100k and (with `make bench SIZE=1000000`) 1M messages: a tenth of them in one conversation, a hundred per
-conversation on average (10,000 conversations at 1M). At each size it times the API (Flask's test client:
-the full request, without the network) and prints a table; then the ingest figures: the raw driver insert
-rate on the same database (the limit), the write path's rate, and webhooks (one message each at concurrency 8,
-and 25 per body), applied before the answer (WEBHOOK_APPLY=inline, the default) and queued (WEBHOOK_APPLY=queued:
-answered once stored, then applied by one `flask worker` on a redis-server started here).
-`SIZE=0` skips the read table and measures ingest only (`make bench-ingest`).
+Uses $MONGODB_URI when set, else a fresh FerretDB 1.24 (SQLite) started here. It grows one dataset through the
+write path itself (`store_history`: a conversation's messages in batches, the same documents as applying them
+one by one, which tests/inbox/test_timeline.py checks; not one HTTP call each) to 10k, 100k and (with `make
+bench SIZE=1000000`) 1M messages, an agent reading each chat after each batch: a tenth of them in one
+conversation, a hundred per conversation on average (10,000 conversations at 1M). At each size it times the
+API (Flask's test client: the full request, without the network) and prints a table; then the ingest figures:
+the raw driver insert rate on the same database (the limit), the write path's rate, and webhooks (one message
+each at concurrency 8, and 25 per body), applied before the answer (WEBHOOK_APPLY=inline, the default) and
+queued (WEBHOOK_APPLY=queued: answered once stored, then applied by one `flask worker` on a redis-server
+started here). `SIZE=0` skips the read table and measures ingest only (`make bench-ingest`).
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from typing import Any
 from devdb.launcher import DevDB, RedisServer, Worker
 from webapp import create_app
 from webapp.auth.tokens import issue
-from webapp.inbox.documents import Message
-from webapp.inbox.writes import apply_events
+from webapp.inbox.documents import Conversation, Message
+from webapp.inbox.writes import store_history
 from webapp.webhooks.documents import WebhookEvent
 from webapp.whatsapp.events import Business, MessageEvent
 
@@ -82,7 +83,9 @@ class Dataset:
                 if missing <= 0:
                     continue
                 batch = min(missing, BUILD_BATCH if contact == BIG else 50)
-                apply_events([self.event(contact) for _ in range(batch)])
+                events = [self.event(contact) for _ in range(batch)]
+                store_history(events)
+                Conversation.mark_read(events[0].conversation_id)
                 added += batch
                 progressed = True
             if not progressed:

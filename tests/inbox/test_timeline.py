@@ -3,16 +3,22 @@ from its recency chunks, and `flask inbox reindex` building both for a database 
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.helpers.app import BUSINESS_NUMBER, PHONE_NUMBER_ID, with_database
 from tests.helpers.http import get_ok, run_cli, webhook_ok
 from tests.helpers.payloads import RAVI, inbound, meta_body, now, outbound, reaction, status, statuses, text, value
+from webapp.inbox.audit import audit
 from webapp.inbox.documents import Conversation, Message
 from webapp.inbox.indexes import ContactConversations, RecentChunk, TimelineChunk
-from webapp.inbox.writes import set_state
+from webapp.inbox.writes import apply_events, set_state, store_history
+from webapp.whatsapp.events import Business, MessageEvent
 
 T0 = 1754400000  # 2025-08-05T13:20:00Z
 OTHERS = [f"4479000000{n:02d}" for n in range(30)]
@@ -139,3 +145,66 @@ def test_make_run_builds_the_fast_reads_of_a_database_from_an_earlier_version(ap
     assert "Built the inbox's fast reads for 1 conversation(s) and 1 message(s)" in result.output, result.output
     assert [c["wa_id"] for c in client.get("/api/conversations").get_json()["data"]] == [RAVI]
     assert [m["text"]["body"] for m in client.get(f"/api/messages/{RAVI}").get_json()["data"]] == ["Hello from before"]
+
+
+# --- store_history: many messages of a chat in one pass, the same result as one by one ----------------------
+
+
+def history(wa_id: str, count: int, start: int = 0) -> list[MessageEvent]:
+    """A chat's messages: two from the customer, then a reply, ...; a few out of timestamp order."""
+    business = Business(PHONE_NUMBER_ID, BUSINESS_NUMBER)
+    events = []
+    for n in range(start, start + count):
+        inbound_ = n % 3 != 2
+        at = T0 + n + (40 if n % 17 == 5 else 0)  # now and then one whose timestamp is later than the next ones
+        events.append(MessageEvent(
+            wamid=f"wamid.H{wa_id[-3:]}.{n:04d}", business=business, contact_wa_id=wa_id, contact_name="History",
+            direction="inbound" if inbound_ else "outbound", sender=wa_id if inbound_ else BUSINESS_NUMBER,
+            recipient=BUSINESS_NUMBER if inbound_ else wa_id, type="text", content={"body": f"message {n}"},
+            timestamp=datetime.fromtimestamp(at, UTC)))
+    return events
+
+
+def shown(client: FlaskClient, wa_id: str) -> dict[str, Any]:
+    """What the API shows of a chat: its messages (paged back), its row and the unread total."""
+    messages = []
+    url = f"/api/messages/{wa_id}?limit=40"
+    while url:
+        body = get_ok(client, url)
+        messages = body["data"] + messages
+        url = f"/api/messages/{wa_id}?limit=40&before={body['meta']['before']}" if body["meta"]["hasMore"] else ""
+    row = next(c for c in get_ok(client, "/api/conversations")["data"] if c["wa_id"] == wa_id)
+    return {"messages": [(m["id"], m["text"]["body"], m["direction"], m["status"]) for m in messages],
+            "row": {k: row[k] for k in ("unreadCount", "text", "status", "direction")},
+            "unread": client.get("/ui/unread").get_json()["unread"]}
+
+
+def test_store_history_leaves_what_storing_one_by_one_leaves(make_app: Callable[..., Flask], mongodb_uri: str) -> None:
+    """The same 130 messages, one by one in one database and through store_history in batches in another
+    (with a status that came first, a message already stored, and a read in between): the same chat, row,
+    unread counts, and an audit with nothing to say."""
+    results = []
+    for name, batched in (("one_by_one", False), ("history", True)):
+        app = make_app(MONGODB_URI=with_database(mongodb_uri, f"{name}_{uuid.uuid4().hex[:6]}"))
+        client = app.test_client()
+        events = history(RAVI, 130)
+        webhook_ok(client, statuses(status(events[7].wamid, "read", timestamp=T0 + 300)))  # before its message
+        with app.app_context():
+            apply_events(events[:1])  # stored before: a batch repeats it
+            if batched:
+                store_history(events[:60])
+            else:
+                apply_events(events[:60])
+        assert client.post(f"/api/conversations/{RAVI}/read").status_code == 200
+        with app.app_context():
+            if batched:
+                store_history(events[60:100])
+                store_history(events[100:])
+            else:
+                apply_events(events[60:])
+            assert audit() == []
+        results.append(shown(client, RAVI))
+    one_by_one, batched_result = results
+    assert len(one_by_one["messages"]) == 130 and one_by_one["row"]["unreadCount"] == 47
+    assert next(m for m in one_by_one["messages"] if m[0] == "wamid.H320.0007")[3] == "read"
+    assert batched_result == one_by_one

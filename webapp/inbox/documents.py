@@ -29,7 +29,7 @@ from mongoengine import (
 )
 from mongoengine.queryset.visitor import Q
 from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from ..core.clock import as_utc, iso, utcnow
 from ..core.db import write_lock, writes_serialized
@@ -179,14 +179,16 @@ class Conversation(Document):
     def for_wa_id(cls, wa_id: str, phone_number_id: str | None = None) -> Conversation | None:
         """The conversation with a contact: on `phone_number_id` when given, else the latest one."""
         if phone_number_id:
-            return cls.objects(pk=f"{phone_number_id}:{wa_id}").first()
+            return cls._by_id(f"{phone_number_id}:{wa_id}")
         found = [c for c in map(cls._by_id, ContactConversations.of(wa_id) or []) if c is not None]
         return max(found, key=lambda c: (c.last_message_at is not None, c.last_message_at or c.created_at),
                    default=None)
 
     @classmethod
     def _by_id(cls, conversation_id: str) -> Conversation | None:
-        return cls.objects(pk=conversation_id).first()
+        # Without the unread marks (one per unread message, read only by the write path): a chat nobody
+        # has read in a while would otherwise send them all with every page of it.
+        return cls.objects(pk=conversation_id).exclude("unread").first()
 
     @classmethod
     def recent(cls, *, limit: int, query: str = "", before: Conversation | None = None,
@@ -301,6 +303,70 @@ class Conversation(Document):
         if not row_by_count:
             cls._put_row(after, moved=cls.moved_by(after, message.id))
         return after
+
+    @classmethod
+    def record_history(cls, messages: list[Message], contact_name: str | None,
+                       business_number: str) -> tuple[dict[str, Any], set[str]]:
+        """Fold many new messages of this conversation in at once (writes.store_history): reserve their timeline
+        numbers with the summary's `$max` in one update, insert them numbered, put their chunks. The row is
+        left to `count_unread_many` when some are inbound. Returns the conversation as left, and the ids of
+        those that were stored already (not inserted: the caller applies them the usual way)."""
+        first, latest = messages[0], max(messages, key=lambda m: (m.timestamp, m.received_at, m.id))
+        update: dict[str, Any] = {
+            "$setOnInsert": cls._created(first),
+            "$set": {"business_number": business_number},
+            "$max": {"last_message": latest.summary_son(), "last_message_at": latest.timestamp},
+            "$inc": {"rev": 1, "seq": len(messages)},
+        }
+        if contact_name:
+            update["$set"]["contact_name"] = contact_name
+            update["$set"]["search_text"] = fold(contact_name)
+        inbound = [m for m in messages if m.direction == "inbound"]
+        if inbound:
+            newest = max(inbound, key=lambda m: (m.timestamp, m.id))
+            update["$max"]["last_inbound_at"] = newest.timestamp
+            update["$max"]["last_inbound"] = SON([("at", newest.timestamp), ("id", newest.id)])
+        collection = cls._get_collection()
+        before = collection.find_one_and_update({"_id": first.conversation_id}, update, upsert=True)
+        base = int((before or {}).get("seq") or 0)
+        docs = []
+        for n, message in enumerate(messages, start=1):
+            message.seq = base + n
+            doc = message.to_mongo().to_dict()
+            doc["search_text"] = fold(message.preview)
+            docs.append(doc)
+        stored_already: set[str] = set()
+        try:
+            Message._get_collection().insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors") or []
+            if any(error.get("code") != 11000 for error in errors):
+                raise
+            stored_already = {docs[error["index"]]["_id"] for error in errors}
+        inserted = [doc for doc in docs if doc["_id"] not in stored_already]
+        TimelineChunk.put_many(inserted, below=(before or {}).get("last_message"))
+        after = collection.find_one({"_id": first.conversation_id})
+        if before is None or after.get("row_chunk") is None:
+            ContactConversations.add(first.wa_id, first.conversation_id)
+        if not any(m.direction == "inbound" and m.id not in stored_already for m in messages):
+            cls._put_row(after, moved=cls.moved_by(after, latest.id))
+        return after, stored_already
+
+    @classmethod
+    def count_unread_many(cls, messages: list[Message], known: dict[str, Any]) -> bool:
+        """`count_unread` for many inbound messages of one conversation, in one change; puts the row (see
+        record_history)."""
+        arrived = {m.id: _stored_time(m.received_at) for m in messages}
+
+        def change(entries: list[dict[str, Any]], read_at: datetime | None) -> tuple[list[dict[str, Any]],
+                                                                                     datetime | None] | None:
+            listed = {e.get("id") for e in entries}
+            new = [{"id": i, "at": at} for i, at in arrived.items()
+                   if i not in listed and (read_at is None or at > read_at)]
+            return ([*entries, *new], read_at) if new else None
+
+        latest = (known.get("last_message") or {}).get("id")
+        return cls._change_unread(messages[0].conversation_id, change, known, row=latest in arrived)
 
     @staticmethod
     def moved_by(conversation: dict[str, Any], message_id: str) -> bool:

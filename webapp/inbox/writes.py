@@ -196,8 +196,10 @@ def _apply(event: Event, report: Report) -> None:
             _apply_status(event, report)
 
 
-def _apply_message(event: MessageEvent, report: Report) -> None:
-    message = Message(
+def message_of(event: MessageEvent) -> Message:
+    """The message document a MessageEvent stores."""
+    sent_already = event.direction == "outbound" and not event.awaiting_send
+    return Message(
         id=event.wamid,
         conversation_id=event.conversation_id,
         phone_number_id=event.business.phone_number_id,
@@ -213,11 +215,15 @@ def _apply_message(event: MessageEvent, report: Report) -> None:
         received_at=utcnow(),
         # A message the business sent has left for WhatsApp (at least `sent`), unless this app is
         # about to send it (`pending`: the clock tick).
-        status_rank=STATUS_RANK["sent"] if event.direction == "outbound" and not event.awaiting_send else 0,
-        status_times={"sent": event.timestamp} if event.direction == "outbound" and not event.awaiting_send else {},
+        status_rank=STATUS_RANK["sent"] if sent_already else 0,
+        status_times={"sent": event.timestamp} if sent_already else {},
         sent_by_app=event.sent_by,
         media=event.media,
     )
+
+
+def _apply_message(event: MessageEvent, report: Report) -> None:
+    message = message_of(event)
     if message.insert_once():
         report.stored += 1
         report.changes.new_messages[message.id] = message.conversation_id
@@ -245,6 +251,49 @@ def _apply_message(event: MessageEvent, report: Report) -> None:
     if changed:
         report.changes.conversations.add(message.conversation_id)
     _apply_pending(event.wamid, report)
+
+
+def store_history(events: list[MessageEvent]) -> Report:
+    """Store many new messages of one conversation in one pass (importing history; `make bench` builds its
+    datasets with it): the same documents as applying them one by one, in a handful of writes instead of
+    about ten a message: their timeline numbers reserved at once, one insert, one update per timeline chunk,
+    one fold into the conversation, one unread count, one row. A message already stored is applied the
+    usual way (`_apply_message`, which repairs). Like `apply_events`, a failure stops it and is raised;
+    running it again is safe."""
+    report = Report()
+    if not events:
+        return report
+    conversations = {event.conversation_id for event in events}
+    if len(conversations) != 1 or not all(isinstance(e, MessageEvent) and e.type != "reaction" for e in events):
+        raise ValueError("store_history takes the messages (no reactions) of one conversation")
+    for event in events:
+        check_storable(event)
+    with write_lock():
+        messages = [message_of(event) for event in events]
+        last = events[-1]
+        conversation, stored_already = Conversation.record_history(messages, last.contact_name,
+                                                                    last.business.display_number)
+        fresh = [m for m in messages if m.id not in stored_already]
+        report.stored += len(fresh)
+        for message in fresh:
+            report.changes.new_messages[message.id] = message.conversation_id
+            report.changes.stored[message.id] = message.as_stored()
+        report.changes.conversations.add(messages[0].conversation_id)
+        inbound = [m for m in fresh if m.direction == "inbound"]
+        if inbound:
+            Conversation.count_unread_many(inbound, known=conversation)
+            _reopen_if_resolved(inbound[0].conversation_id, report, max(m.received_at for m in inbound),
+                                known=conversation)
+        # Statuses or reactions that came first: the pending collection holds only those still waiting.
+        waiting = {p["_id"] for p in PendingUpdate._get_collection().find(
+            {"_id": {"$in": [m.id for m in fresh]}}, {"_id": 1})} if fresh else set()
+        for message in fresh:
+            if message.id in waiting:
+                _apply_pending(message.id, report)
+        for event in events:
+            if event.wamid in stored_already:
+                _apply_message(event, report)
+    return report
 
 
 def _apply_pending(wamid: str, report: Report) -> None:
