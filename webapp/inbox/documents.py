@@ -276,18 +276,8 @@ class Conversation(Document):
         again does it again harmlessly. Counting it unread is `count_unread` (also idempotent).
         Then the conversation's row in the list and, for a bubble without its number in the timeline
         (a delivery again repairs one whose first delivery failed before this point), its place there."""
-        update: dict[str, Any] = {
-            "$setOnInsert": cls._created(message),
-            "$set": {"business_number": business_number},
-            "$max": {"last_message": message.summary_son(), "last_message_at": message.timestamp},
-            "$inc": {"rev": 1},
-        }
-        if contact_name:
-            update["$set"]["contact_name"] = contact_name
-            update["$set"]["search_text"] = fold(contact_name)
-        if message.direction == "inbound":
-            update["$max"]["last_inbound_at"] = message.timestamp
-            update["$max"]["last_inbound"] = SON([("at", message.timestamp), ("id", message.id)])
+        update = cls._fold_update(message, message, message if message.direction == "inbound" else None,
+                                  contact_name, business_number)
         unplaced = message.seq is None and message.type != "reaction"
         if unplaced:
             update["$inc"]["seq"] = 1
@@ -312,20 +302,10 @@ class Conversation(Document):
         left to `count_unread_many` when some are inbound. Returns the conversation as left, and the ids of
         those that were stored already (not inserted: the caller applies them the usual way)."""
         first, latest = messages[0], max(messages, key=lambda m: (m.timestamp, m.received_at, m.id))
-        update: dict[str, Any] = {
-            "$setOnInsert": cls._created(first),
-            "$set": {"business_number": business_number},
-            "$max": {"last_message": latest.summary_son(), "last_message_at": latest.timestamp},
-            "$inc": {"rev": 1, "seq": len(messages)},
-        }
-        if contact_name:
-            update["$set"]["contact_name"] = contact_name
-            update["$set"]["search_text"] = fold(contact_name)
         inbound = [m for m in messages if m.direction == "inbound"]
-        if inbound:
-            newest = max(inbound, key=lambda m: (m.timestamp, m.id))
-            update["$max"]["last_inbound_at"] = newest.timestamp
-            update["$max"]["last_inbound"] = SON([("at", newest.timestamp), ("id", newest.id)])
+        newest_inbound = max(inbound, key=lambda m: (m.timestamp, m.id)) if inbound else None
+        update = cls._fold_update(first, latest, newest_inbound, contact_name, business_number)
+        update["$inc"]["seq"] = len(messages)
         collection = cls._get_collection()
         before = collection.find_one_and_update({"_id": first.conversation_id}, update, upsert=True)
         base = int((before or {}).get("seq") or 0)
@@ -372,6 +352,25 @@ class Conversation(Document):
     def moved_by(conversation: dict[str, Any], message_id: str) -> bool:
         """Whether the message is the conversation's latest: its row goes to the top of the list."""
         return (conversation.get("last_message") or {}).get("id") == message_id
+
+    @classmethod
+    def _fold_update(cls, first: Message, latest: Message, newest_inbound: Message | None, contact_name: str | None,
+                     business_number: str) -> dict[str, Any]:
+        """The conversation's update for messages folded in: created from `first`, the summary's `$max` with
+        `latest`, the customer's last message with `newest_inbound`, the contact's name."""
+        update: dict[str, Any] = {
+            "$setOnInsert": cls._created(first),
+            "$set": {"business_number": business_number},
+            "$max": {"last_message": latest.summary_son(), "last_message_at": latest.timestamp},
+            "$inc": {"rev": 1},
+        }
+        if contact_name:
+            update["$set"]["contact_name"] = contact_name
+            update["$set"]["search_text"] = fold(contact_name)
+        if newest_inbound is not None:
+            update["$max"]["last_inbound_at"] = newest_inbound.timestamp
+            update["$max"]["last_inbound"] = SON([("at", newest_inbound.timestamp), ("id", newest_inbound.id)])
+        return update
 
     @staticmethod
     def _created(message: Message) -> dict[str, Any]:

@@ -139,7 +139,7 @@ def not_found_or_invalid(exc: AppError) -> ResponseReturnValue:
 def _remember_the_change_marker() -> None:
     """Before a page reads what it shows: its script compares this with the marker when its socket
     first connects, and fetches its list and chat again when something changed in between."""
-    if request.method == "GET" and not request.htmx:
+    if request.endpoint in ("ui.index", "ui.chat") and not request.htmx:  # the pages made with inbox.html
         g.change_marker = push.change_marker()
 
 
