@@ -8,6 +8,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import bson
+from bson import Binary
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -16,7 +18,8 @@ from tests.helpers.http import get_ok, run_cli, webhook_ok
 from tests.helpers.payloads import RAVI, inbound, meta_body, now, outbound, reaction, status, statuses, text, value
 from webapp.inbox.audit import audit
 from webapp.inbox.documents import Conversation, Message
-from webapp.inbox.indexes import ContactConversations, RecentChunk, TimelineChunk
+from webapp.inbox.indexes import ContactConversations, RecentChunk, TimelineChunk, revision, unpack
+from webapp.inbox.schemas import Message as SchemaMessage
 from webapp.inbox.writes import apply_events, set_state, store_history
 from webapp.whatsapp.events import Business, MessageEvent
 
@@ -145,6 +148,60 @@ def test_make_run_builds_the_fast_reads_of_a_database_from_an_earlier_version(ap
     assert "Built the inbox's fast reads for 1 conversation(s) and 1 message(s)" in result.output, result.output
     assert [c["wa_id"] for c in client.get("/api/conversations").get_json()["data"]] == [RAVI]
     assert [m["text"]["body"] for m in client.get(f"/api/messages/{RAVI}").get_json()["data"]] == ["Hello from before"]
+
+
+def test_a_page_read_from_the_timeline_shows_each_message_as_its_stored_document_does(
+        app: Flask, client: FlaskClient) -> None:
+    """The timeline keeps a trimmed copy of each message (no search text, no empty fields) and the API
+    builds its answer from that copy without making documents: it must answer exactly what the message
+    as stored in `messages` gives, for every kind of field."""
+    ids = fill(client)
+    webhook_ok(client, meta_body(value(messages=[outbound("Shipped", id="wamid.OUT", timestamp=T0 + 70)],
+                                       contacts=[(RAVI, "Ravi Kumar")])))
+    webhook_ok(client, statuses(status("wamid.OUT", "failed", timestamp=T0 + 80,
+                                       errors=[{"code": 131047, "title": "Re-engagement message"}])))
+    webhook_ok(client, inbound(reaction(ids[-1], "🙏", id="wamid.R2", timestamp=T0 + 81)))
+    webhook_ok(client, inbound(text("a reply", id="wamid.CTX", timestamp=T0 + 82, context={"from": RAVI,
+                                                                                           "id": ids[2]})))
+    with app.app_context():
+        Message.set_text_extract(ids[-2], {"status": "done", "text": "INVOICE 7"})
+    shown_ = get_ok(client, f"/api/messages/{RAVI}?limit=8")["data"]
+    assert [m["id"] for m in shown_] == [*ids[-6:], "wamid.OUT", "wamid.CTX"]
+    with app.app_context():
+        conversation = Conversation.for_wa_id(RAVI)
+        assert conversation is not None
+        expected = [SchemaMessage.of(Message.objects.get(pk=m["id"]), conversation.contact_name)
+                    .model_dump(mode="json", by_alias=True) for m in shown_]
+    assert shown_ == expected
+    failed = next(m for m in shown_ if m["id"] == "wamid.OUT")
+    assert (failed["status"], failed["error"]["code"]) == ("failed", 131047) and shown_[-1]["context"]["id"] == ids[2]
+    assert [r["emoji"] for m in shown_ if m["id"] == ids[-1] for r in m["reactions"]] == ["🙏"]
+    assert [m.get("extractedText") for m in shown_ if m["id"] == ids[-2]] == ["INVOICE 7"]
+
+
+def test_snapshots_in_the_format_before_are_read_until_a_later_write_replaces_them(
+        app: Flask, client: FlaskClient) -> None:
+    """Chunks written by the version before (each snapshot a `{v: rev, b: BSON}` under `m`) show the same
+    chat and list; later writes go to `s` and win; a conversation that moves leaves no row behind."""
+    ids = fill(client)
+    chat, rows = page_ids(client, RAVI), get_ok(client, "/api/conversations?limit=100")["data"]
+    messages = get_ok(client, f"/api/messages/{RAVI}?limit=100")["data"]
+    with app.app_context():
+        for document in (TimelineChunk, RecentChunk):
+            collection = document._get_collection()
+            for chunk in list(collection.find({"s": {"$exists": True}})):
+                before = {key: {"v": revision(entry), "b": Binary(bson.encode(unpack(entry)))}
+                          for key, entry in chunk["s"].items()}
+                collection.update_one({"_id": chunk["_id"]}, {"$set": {"m": before}, "$unset": {"s": ""}})
+        assert not TimelineChunk._get_collection().find_one({"s": {"$exists": True}})
+    assert page_ids(client, RAVI) == chat == ids
+    assert get_ok(client, "/api/conversations?limit=100")["data"] == rows
+    assert get_ok(client, f"/api/messages/{RAVI}?limit=100")["data"] == messages
+    webhook_ok(client, inbound(reaction(ids[3], "👍", id="wamid.R1", timestamp=T0 + 501)))
+    webhook_ok(client, inbound(text("back", id="wamid.BACK", timestamp=T0 + 900, sender=OTHERS[0]),
+                               wa_id=OTHERS[0]))
+    assert [r["emoji"] for r in get_ok(client, f"/api/messages/{RAVI}?limit=100")["data"][3]["reactions"]] == ["👍"]
+    assert list_ids(client) == [OTHERS[0], *[c["wa_id"] for c in rows if c["wa_id"] != OTHERS[0]]]
 
 
 # --- store_history: many messages of a chat in one pass, the same result as one by one ----------------------

@@ -73,7 +73,7 @@ def list_messages(path: ContactPath, query: MessagesQuery) -> MessagePage:
 
     The latest page; `?before=` with the page's `meta.before` gives the page before it."""
     conversation = inbox.get_conversation(path.wa_id, query.phone_number_id)
-    page = inbox.message_page(conversation, limit=query.limit, before_id=query.before)
+    page = inbox.stored_message_page(conversation, limit=query.limit, before_id=query.before)
     data = [Message.of(m, conversation.contact_name) for m in page.messages]
     return MessagePage(message=f"{len(data)} message(s)", data=data, meta=PageMeta.model_validate(page.meta))
 

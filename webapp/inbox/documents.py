@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,6 +42,7 @@ from .indexes import (
     RecentChunk,
     TimelineChunk,
     UnreadIndex,
+    order_key,
     snapshot,
     unpack,
 )
@@ -72,6 +73,20 @@ def status_name(rank: int, direction: str) -> str | None:
     if direction == "inbound" and rank == 0:
         return None
     return STATUS_BY_RANK.get(rank)
+
+
+def shown_error(rank: int, direction: str, error: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A failure's error, shown while `failed` is the status; a later delivery outranks it."""
+    return (error or None) if status_name(rank, direction) == "failed" else None
+
+
+def visible_reactions(reactions: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """A message's reactions, oldest first, without the removed ones."""
+    return [
+        {"emoji": r["emoji"], "from": sender, "timestamp": iso(r.get("at"))}
+        for sender, r in sorted((reactions or {}).items(), key=lambda kv: kv[1].get("at") or 0)
+        if r.get("emoji")
+    ]
 
 
 class LastMessage(EmbeddedDocument):
@@ -604,21 +619,35 @@ class Message(Document):
         return [cls._from_son(doc) for doc in docs]
 
     @classmethod
-    def page(cls, conversation_id: str, *, limit: int, before: Message | None = None,
+    def page(cls, conversation_id: str, *, limit: int, before: Mapping[str, Any] | None = None,
              last_seq: int | None = None) -> tuple[list[Message], bool]:
-        """Up to `limit` bubbles before `before` (or the latest), oldest first, and whether older ones exist.
-        Read from the timeline chunks: the `limit` latest bubbles to arrive, shown in timestamp order."""
+        """Up to `limit` bubbles before `before` (or the latest), oldest first, and whether older ones exist."""
+        stored, has_more = cls.stored_page(conversation_id, limit=limit, before=before, last_seq=last_seq)
+        return [cls._from_son(doc) for doc in stored], has_more
+
+    @classmethod
+    def stored_page(cls, conversation_id: str, *, limit: int, before: Mapping[str, Any] | None = None,
+                    last_seq: int | None = None) -> tuple[list[dict[str, Any]], bool]:
+        """`page` as the stored documents (what the API answers with, without building documents). Read
+        from the timeline chunks: the `limit` latest bubbles to arrive before `before` (a stored message:
+        its `seq`, `timestamp` and `received_at`), shown in timestamp order."""
         if before is not None:  # a bubble arrives at most a chunk after later ones, as a rule
-            top = (before.seq or 0) + CHUNK
+            top = int(before["seq"]) + CHUNK
         elif last_seq is not None:
             top = last_seq
         else:
             conversation = Conversation.objects(pk=conversation_id).only("seq").first()
             top = (conversation.seq or 0) if conversation else 0
-        cursor = (as_utc(before.timestamp), as_utc(before.received_at)) if before is not None else None
-        newest_first = [cls._from_son(doc) for doc in TimelineChunk.page(conversation_id, top, limit + 1, cursor)]
+        cursor = order_key(before) if before is not None else None
+        newest_first = TimelineChunk.page(conversation_id, top, limit + 1, cursor)
         has_more = len(newest_first) > limit
         return list(reversed(newest_first[:limit])), has_more
+
+    @classmethod
+    def cursor(cls, message_id: str) -> dict[str, Any] | None:
+        """What paging before a message needs of it (one `_id` read)."""
+        return cls._get_collection().find_one(
+            {"_id": message_id}, {"conversation_id": 1, "seq": 1, "timestamp": 1, "received_at": 1})
 
     @classmethod
     def conversations_mentioning(cls, query: str, limit: int = 1000) -> list[str]:
@@ -640,8 +669,7 @@ class Message(Document):
 
     @property
     def shown_error(self) -> dict[str, Any] | None:
-        """The failure's error while `failed` is the status; a later delivery outranks it."""
-        return (self.error or None) if self.status == "failed" else None
+        return shown_error(self.status_rank, self.direction, self.error)
 
     @property
     def preview(self) -> str:
@@ -664,11 +692,7 @@ class Message(Document):
         )
 
     def visible_reactions(self) -> list[dict[str, Any]]:
-        return [
-            {"emoji": r["emoji"], "from": sender, "timestamp": iso(r.get("at"))}
-            for sender, r in sorted((self.reactions or {}).items(), key=lambda kv: kv[1].get("at") or 0)
-            if r.get("emoji")
-        ]
+        return visible_reactions(self.reactions)
 
     # --- writes (each one atomic, addressed by _id) -------------------------------------------
 

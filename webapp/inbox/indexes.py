@@ -5,29 +5,29 @@ over the whole collection, so opening a chat or listing conversations reads a fe
 
 - Timeline: each bubble of a conversation gets the next number of the conversation's `seq` counter
   (`Message.seq`). Chunk `"<conversation_id>:<seq // CHUNK>"` holds, under the key `str(seq)`, a snapshot
-  of the message: `{"v": rev, "b": <the message document as BSON>}`. Every write to a message bumps its
-  `rev` and puts the new snapshot with `$max`, so a slower writer holding an older state never wins.
+  of the message (see below). Every write to a message bumps its `rev` and puts the new snapshot with
+  `$max`, so a slower writer holding an older state never wins.
 - Unread: the unread count of each conversation that has unread messages, in `UNREAD_SHARDS` documents
   by a hash of its `_id` (the tab title's total reads them all instead of querying every conversation).
 - Recent: every conversation whose latest message moves gets the next number of one global counter; the
   chunk `seq // CHUNK` holds its snapshot under its `_id` (it stays where it is while that chunk is still
   the newest), and the conversation remembers its chunk (`row_chunk`) so a move removes the old entry.
 
-A snapshot is raw BSON in a binary field: FerretDB reads a chunk of 25 of them in ~2 ms, where the same
-messages as nested documents take ~10 ms.
+A snapshot is one string: the document's revision, zero-padded so that `$max` keeps the latest, then its
+BSON in base64. FerretDB reads a chunk of 25 in about 2 ms; as 25 `{rev, BSON}` sub-documents (the format
+before, still read from the field `m` until `flask inbox reindex`) it takes 3.4 ms, as nested documents ~10 ms.
 """
 
 from __future__ import annotations
 
+import base64
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
 import bson
-from bson import Binary
 from bson.codec_options import CodecOptions
-from bson.son import SON
 from mongoengine import DictField, Document, DynamicField, IntField, StringField
 from pymongo import ReturnDocument
 
@@ -40,15 +40,43 @@ RECENT_COUNTER = "counter"
 # Left out of a conversation's row: what makes up its unread count (one entry per unread message) is read
 # only by the write path, from the conversation itself; a row needs the count.
 ROW_OMITS = frozenset({"unread"})
+TIMELINE_OMITS = frozenset({"search_text"})
 
 
-def snapshot(doc: Mapping[str, Any]) -> SON:
-    """A document as it is stored, ordered so that `$max` keeps the latest revision."""
-    return SON([("v", int(doc.get("rev") or 0)), ("b", Binary(bson.encode(doc, codec_options=CODEC)))])
+REV_DIGITS = 12
 
 
-def unpack(entry: Mapping[str, Any]) -> dict[str, Any]:
-    return bson.decode(bytes(entry["b"]), codec_options=CODEC)
+def snapshot(doc: Mapping[str, Any]) -> str:
+    """A document as it is stored, as a string that `$max` compares by the document's revision."""
+    encoded = base64.b64encode(bson.encode(doc, codec_options=CODEC)).decode("ascii")
+    return f"{int(doc.get('rev') or 0):0{REV_DIGITS}d}|{encoded}"
+
+
+def unpack(entry: str | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(entry, str):
+        return bson.decode(base64.b64decode(entry[REV_DIGITS + 1:]), codec_options=CODEC)
+    return bson.decode(bytes(entry["b"]), codec_options=CODEC)  # the format before: {"v": rev, "b": BSON}
+
+
+def revision(entry: str | Mapping[str, Any]) -> int:
+    return int(entry[:REV_DIGITS]) if isinstance(entry, str) else int(entry["v"])
+
+
+def snapshots(chunk: Mapping[str, Any] | None) -> dict[str, str | Mapping[str, Any]]:
+    """A chunk's snapshots by key: those in `s`, and those written in the format before (in `m`, until
+    `flask inbox reindex`) that no later write has replaced in `s`."""
+    latest: dict[str, Any] = dict((chunk or {}).get("s") or {})
+    for key, entry in ((chunk or {}).get("m") or {}).items():
+        if key not in latest or revision(entry) > revision(latest[key]):
+            latest[key] = entry
+    return latest
+
+
+def timeline_entry(message: Mapping[str, Any]) -> str:
+    """A message's snapshot in its timeline: without what no page shows (its search text) and without
+    empty fields (a page reads them as their defaults), a third smaller."""
+    return snapshot({name: value for name, value in message.items()
+                     if name not in TIMELINE_OMITS and value is not None and value != [] and value != {}})
 
 
 def order_key(doc: Mapping[str, Any]) -> tuple[datetime, datetime]:
@@ -57,12 +85,13 @@ def order_key(doc: Mapping[str, Any]) -> tuple[datetime, datetime]:
 
 
 class TimelineChunk(Document):
-    """A conversation's bubbles `CHUNK` at a time, by arrival: `m` maps a bubble's seq to its snapshot;
+    """A conversation's bubbles `CHUNK` at a time, by arrival: `s` maps a bubble's seq to its snapshot;
     `below` is the latest order key of every bubble stored before the chunk began (in chunks below it),
     so a reader knows when no lower chunk can hold a later bubble than those it has."""
 
     id = StringField(primary_key=True)
-    m = DictField()
+    s = DictField()
+    m = DictField()  # the format before
     below = DynamicField()
 
     meta = {"collection": "timeline_chunks"}
@@ -88,7 +117,7 @@ class TimelineChunk(Document):
             if chunk_id not in chunks:
                 chunks[chunk_id] = {}
                 floor[chunk_id] = latest
-            chunks[chunk_id][f"m.{message['seq']}"] = snapshot(message)
+            chunks[chunk_id][f"s.{message['seq']}"] = timeline_entry(message)
             latest = max(latest, order_key(message)) if latest else order_key(message)
         if not chunks:
             return
@@ -110,7 +139,7 @@ class TimelineChunk(Document):
         chunk = top // CHUNK
         while chunk >= 0:
             doc = collection.find_one({"_id": f"{conversation_id}:{chunk}"}) or {}
-            for key, entry in (doc.get("m") or {}).items():
+            for key, entry in snapshots(doc).items():
                 message = unpack(entry)
                 order = order_key(message)
                 if before is None or order < before:
@@ -135,7 +164,7 @@ class TimelineChunk(Document):
         last = top // CHUNK
         for chunk in range(last, max(last - chunks_at_most, -1), -1):
             doc = collection.find_one({"_id": f"{conversation_id}:{chunk}"}) or {}
-            for entry in (doc.get("m") or {}).values():
+            for entry in snapshots(doc).values():
                 message = unpack(entry)
                 if message.get("type") in kinds:
                     found.append((order_key(message), message))
@@ -146,11 +175,12 @@ class TimelineChunk(Document):
 
 
 class RecentChunk(Document):
-    """The conversation list: `m` maps a conversation's `_id` to its snapshot; the document
+    """The conversation list: `s` maps a conversation's `_id` to its snapshot; the document
     `RECENT_COUNTER` holds the counter (`n`)."""
 
     id = StringField(primary_key=True)
-    m = DictField()
+    s = DictField()
+    m = DictField()  # the format before
     n = IntField()
 
     meta = {"collection": "recent_conversations"}
@@ -168,13 +198,13 @@ class RecentChunk(Document):
             counter = collection.find_one_and_update({"_id": RECENT_COUNTER}, {"$inc": {"n": 1}}, upsert=True,
                                                      return_document=ReturnDocument.AFTER)
             target = int(counter["n"]) // CHUNK
-        key = f"m.{conversation['_id']}"
+        key = conversation["_id"]
         row = {name: value for name, value in conversation.items() if name not in ROW_OMITS}
-        collection.update_one({"_id": f"chunk:{target}"}, {"$max": {key: snapshot(row)}}, upsert=True)
+        collection.update_one({"_id": f"chunk:{target}"}, {"$max": {f"s.{key}": snapshot(row)}}, upsert=True)
         if target == current:
             return None
         if current is not None:
-            collection.update_one({"_id": f"chunk:{current}"}, {"$unset": {key: ""}})
+            collection.update_one({"_id": f"chunk:{current}"}, {"$unset": {f"s.{key}": "", f"m.{key}": ""}})
         return target
 
     @classmethod
@@ -188,7 +218,7 @@ class RecentChunk(Document):
         collection = cls._get_collection()
         for chunk in range(top_chunk, -1, -1):
             doc = collection.find_one({"_id": f"chunk:{chunk}"})
-            yield chunk, [unpack(entry) for entry in ((doc or {}).get("m") or {}).values()]
+            yield chunk, [unpack(entry) for entry in snapshots(doc).values()]
 
 
 class ContactConversations(Document):

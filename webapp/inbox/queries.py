@@ -25,11 +25,24 @@ class MessagePage:
 
     @property
     def meta(self) -> dict[str, Any]:
-        return {
-            "hasMore": self.has_more,
-            "before": self.messages[0].id if self.has_more and self.messages else None,
-            "count": len(self.messages),
-        }
+        return page_meta([m.id for m in self.messages[:1]], len(self.messages), self.has_more)
+
+
+@dataclass
+class StoredMessagePage:
+    """A page of messages as stored (what the API answers with): no documents built."""
+
+    conversation: Conversation
+    messages: list[dict[str, Any]]
+    has_more: bool
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return page_meta([m["_id"] for m in self.messages[:1]], len(self.messages), self.has_more)
+
+
+def page_meta(first_id: list[str], count: int, has_more: bool) -> dict[str, Any]:
+    return {"hasMore": has_more, "before": first_id[0] if has_more and first_id else None, "count": count}
 
 
 def get_conversation(wa_id: str, phone_number_id: str | None = None) -> Conversation:
@@ -66,13 +79,28 @@ def unread_counts() -> dict[str, int]:
 
 
 def message_page(conversation: Conversation, *, limit: int = DEFAULT_PAGE, before_id: str | None = None) -> MessagePage:
-    before = None
-    if before_id:
-        before = Message.objects(pk=before_id).first()
-        if before is None or before.conversation_id != conversation.id or before.seq is None:
-            raise Invalid("Invalid paging cursor.", {"before": "is not a message of this conversation"})
-    messages, has_more = Message.page(conversation.id, limit=limit, before=before, last_seq=conversation.seq or 0)
+    """The latest `limit` bubbles, or those before the message `before_id`, oldest first."""
+    messages, has_more = Message.page(conversation.id, limit=limit, before=paging_cursor(conversation, before_id),
+                                      last_seq=conversation.seq or 0)
     return MessagePage(conversation, messages, has_more)
+
+
+def stored_message_page(conversation: Conversation, *, limit: int = DEFAULT_PAGE,
+                        before_id: str | None = None) -> StoredMessagePage:
+    """`message_page` as the stored documents."""
+    messages, has_more = Message.stored_page(conversation.id, limit=limit,
+                                             before=paging_cursor(conversation, before_id),
+                                             last_seq=conversation.seq or 0)
+    return StoredMessagePage(conversation, messages, has_more)
+
+
+def paging_cursor(conversation: Conversation, before_id: str | None) -> dict[str, Any] | None:
+    if not before_id:
+        return None
+    before = Message.cursor(before_id)
+    if before is None or before.get("conversation_id") != conversation.id or before.get("seq") is None:
+        raise Invalid("Invalid paging cursor.", {"before": "is not a message of this conversation"})
+    return before
 
 
 SHARED_FILES_WITHIN = 2000  # bubbles: the contact panel's files come from the chat's latest ones

@@ -13,7 +13,7 @@ import click
 
 from ..core.clock import as_utc
 from .documents import Conversation, Message
-from .indexes import CHUNK, ContactConversations, RecentChunk, TimelineChunk, UnreadIndex, snapshot
+from .indexes import CHUNK, ContactConversations, RecentChunk, TimelineChunk, UnreadIndex, timeline_entry
 
 
 def rebuild() -> tuple[int, int]:
@@ -38,7 +38,7 @@ def rebuild() -> tuple[int, int]:
     chunks: dict[str, dict[str, Any]] = defaultdict(dict)
     for doc in messages.find({"type": {"$ne": "reaction"}}):
         doc["seq"] = seqs[doc["_id"]]
-        chunks[TimelineChunk.chunk_id(doc["conversation_id"], doc["seq"])][f"m.{doc['seq']}"] = snapshot(doc)
+        chunks[TimelineChunk.chunk_id(doc["conversation_id"], doc["seq"])][f"s.{doc['seq']}"] = timeline_entry(doc)
     # One update each: FerretDB 1.24 evaluates each statement of a bulk write over the whole collection.
     for message_id, seq in seqs.items():
         messages.update_one({"_id": message_id}, {"$set": {"seq": seq}})

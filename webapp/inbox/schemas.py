@@ -4,6 +4,7 @@ fields the API and the pages share (a contact's number, a search, a message curs
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import quote
 
@@ -13,7 +14,7 @@ from ..core.clock import iso
 from ..core.shapes import Shape
 from ..core.validation import Lenient, text
 from ..whatsapp.events import STATUS_RANK
-from ..whatsapp.message_types import dig, media_type, stripped
+from ..whatsapp.message_types import dig, media_type, preview, stripped
 from ..whatsapp.numbers import OptionalWaId, WaId
 from . import documents
 
@@ -72,13 +73,14 @@ class MessageMedia(Shape):
         "message the business sent)."))
 
     @classmethod
-    def of(cls, message: documents.Message) -> MessageMedia | None:
-        if media_type(message.type) is None:
+    def of(cls, message: Mapping[str, Any]) -> MessageMedia | None:
+        """The file of a message as stored (see `Message.of`)."""
+        if media_type(message["type"]) is None:
             return None
-        record = message.media or {}
+        record = message.get("media") or {}
         status = record.get("status") if record.get("status") in ("pending", "ready", "failed") else "unavailable"
-        content = message.content
-        return cls(url=media_url(message.id),
+        content = message.get("content")
+        return cls(url=media_url(message["_id"]),
                    mime_type=record.get("mime_type") or stripped(dig(content, "mime_type")) or None,
                    size=record.get("size"), sha256=record.get("sha256") or stripped(dig(content, "sha256")) or None,
                    filename=record.get("filename") or stripped(dig(content, "filename")) or None, status=status)
@@ -124,33 +126,39 @@ class Message(Shape):
     FIXED: ClassVar[frozenset[str]] = frozenset()  # the keys every message has (set below)
 
     @classmethod
-    def of(cls, message: documents.Message, contact_name: str | None = None) -> Message:
+    def of(cls, message: documents.Message | Mapping[str, Any], contact_name: str | None = None) -> Message:
+        """A message document, or a message as stored (its fields by their stored names, as a page of the
+        timeline gives them: absent fields are their defaults)."""
+        stored = message.to_mongo() if isinstance(message, documents.Message) else message
+        mtype, content, direction = stored["type"], stored.get("content"), stored["direction"]
+        rank = stored.get("status_rank") or 0
+        sent_by = stored.get("sent_by_app")
         item: dict[str, Any] = {
-            "id": message.id,
-            "wa_id": message.wa_id,
+            "id": stored["_id"],
+            "wa_id": stored["wa_id"],
             "contactName": contact_name,
-            "from": message.sender,
-            "to": message.recipient,
-            "direction": message.direction,
-            "type": message.type,
-            "preview": message.preview,
-            "timestamp": iso(message.timestamp),
-            "status": message.status,
-            "statusTimestamps": {name: iso(at) for name, at in (message.status_times or {}).items()},
-            "error": message.shown_error,
-            "reactions": message.visible_reactions(),
-            "context": message.context or None,
-            "sentBy": message.sent_by_app,
-            "wamid": message.wamid if message.sent_by_app else message.id,
-            "media": MessageMedia.of(message),
+            "from": stored["from"],
+            "to": stored["to"],
+            "direction": direction,
+            "type": mtype,
+            "preview": preview(mtype, content),
+            "timestamp": iso(stored["timestamp"]),
+            "status": documents.status_name(rank, direction),
+            "statusTimestamps": {name: iso(at) for name, at in (stored.get("status_times") or {}).items()},
+            "error": documents.shown_error(rank, direction, stored.get("error")),
+            "reactions": documents.visible_reactions(stored.get("reactions")),
+            "context": stored.get("context") or None,
+            "sentBy": sent_by,
+            "wamid": stored.get("wamid") if sent_by else stored["_id"],
+            "media": MessageMedia.of(stored),
         }
-        if message.content is not None:
+        if content is not None:
             # Under the type's name (`text`, `image`, …) unless that name is taken by a field above.
-            named = message.type.isidentifier() and message.type not in cls.FIXED and message.type != "errors"
-            item[message.type if named else "content"] = message.content
-        if message.errors:
-            item["errors"] = message.errors
-        extract = message.text_extract or {}
+            named = mtype.isidentifier() and mtype not in cls.FIXED and mtype != "errors"
+            item[mtype if named else "content"] = content
+        if stored.get("errors"):
+            item["errors"] = stored["errors"]
+        extract = stored.get("text_extract") or {}
         if extract.get("status") == "done" and str(extract.get("text") or "").strip():
             item["extractedText"] = extract["text"]
         return cls.model_validate(item)
