@@ -35,6 +35,7 @@ from webapp.core.clock import utcnow
 from webapp.inbox.audit import audit
 from webapp.inbox.documents import Conversation, Message
 from webapp.inbox.indexes import UnreadIndex
+from webapp.inbox.queries import stored_message_page
 from webapp.inbox.writes import apply_each
 from webapp.webhooks import tasks as webhook_tasks
 from webapp.webhooks.documents import WebhookEvent
@@ -366,6 +367,29 @@ def test_queued_deliveries_are_answered_once_stored_and_applied_by_a_worker(
         assert sorted(m.id for m in Message.objects) == [f"wamid.Q{n}" for n in range(5)]
         assert Conversation.objects.get().unread_count == 5
         assert audit() == []
+
+
+def test_a_queued_delivery_that_fails_does_not_hold_up_the_line(
+    make_app: Callable[..., Flask], redis_server: RedisServer, start_worker: StartWorker
+) -> None:
+    """Deliveries wait in one line for a drain job; one that cannot be applied is left to the sweep
+    (retried, then left `failed` for a person) and those after it are applied."""
+    app = make_app(REDIS_URL=redis_server.url, WEBHOOK_APPLY="queued")
+    client = app.test_client()
+    with app.app_context():
+        poison(f"629305560276479:{NEHA}")
+    bodies = [inbound(text("before", id="wamid.L1")),
+              inbound(text("poisoned", id="wamid.L2", sender=NEHA), wa_id=NEHA),
+              inbound(text("after", id="wamid.L3"))]
+    answers = [post_webhook(client, body).get_json()["data"]["outcome"] for body in bodies]
+    assert answers == ["queued"] * 3
+    start_worker(WEBHOOK_APPLY="queued", WEBHOOK_SWEEP_SECONDS=0.5, WEBHOOK_STUCK_AFTER=0.5, WEBHOOK_MAX_ATTEMPTS=2)
+    with app.app_context():
+        eventually(lambda: [e.attempts for e in WebhookEvent.objects(outcome="failed")] == [2], timeout=20)
+        assert [e.outcome for e in WebhookEvent.objects.order_by("received_at")] == ["processed", "failed", "processed"]
+        ravi = Conversation.objects.get(wa_id=RAVI)
+        assert [m["_id"] for m in stored_message_page(ravi).messages] == ["wamid.L1", "wamid.L3"]
+        assert ravi.unread_count == 2
 
 
 def test_a_delivery_stored_while_redis_is_away_is_applied_once_it_is_back(

@@ -73,8 +73,10 @@ class MessageMedia(Shape):
         "message the business sent)."))
 
     @classmethod
-    def of(cls, message: Mapping[str, Any]) -> MessageMedia | None:
-        """The file of a message as stored (see `Message.of`)."""
+    def of(cls, message: documents.Message | Mapping[str, Any]) -> MessageMedia | None:
+        """The file of a message (see `Message.of`)."""
+        if isinstance(message, documents.Message):
+            message = message.to_mongo()
         if media_type(message["type"]) is None:
             return None
         record = message.get("media") or {}

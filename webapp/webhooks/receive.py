@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from pymongo.errors import PyMongoError
 
@@ -42,23 +43,23 @@ class Receipt:
 
 
 def receive_webhook(raw: bytes, *, signature: SignatureVerdict, source: str = "webhook",
-                    queue: Callable[[str], object] | None = None) -> Receipt:
+                    queue: Callable[[str, datetime], object] | None = None) -> Receipt:
     """Accept one delivery. Raises WebhookFormatError (nothing stored) for a body we do not accept,
     and PyMongoError when the database fails before the body is stored (the caller answers 503).
-    With `queue`, the stored delivery's id is handed to it and the events are applied later (`queued`)."""
+    With `queue`, the stored delivery's id and arrival are handed to it, and the events are applied later
+    (`queued`); it also puts the delivery in the unfinished set (webhooks.backlog)."""
     batch = parse_webhook(decode_json(raw), default_business())
-    event = WebhookEvent(raw_body=raw, source=source, signature=signature.value)
-    event.save(write_concern={"w": 1, "j": True})
-    backlog.note(str(event.pk), event.received_at)
+    event = WebhookEvent.store(raw, source=source, signature=signature.value)
     if queue is not None:
         try:
-            queue(str(event.pk))
+            queue(str(event.pk), event.received_at)
         except Exception:  # Redis away: apply it now rather than leave it to the sweep
             log.warning("could not queue webhook event %s; applying it now", event.pk, exc_info=True)
         else:
             report = Report()
             report.ignored = batch.ignored
             return Receipt(str(event.pk), "queued", report)
+    backlog.note(str(event.pk), event.received_at)
     return _process(event, batch.events, batch.ignored)
 
 

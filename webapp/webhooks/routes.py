@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from datetime import datetime
 
 from flask import Blueprint, Response, current_app, request
 
@@ -12,9 +13,10 @@ from ..core.openapi import answers, operation
 from ..whatsapp.parse import WebhookFormatError
 from ..whatsapp.schemas import WebhookBody
 from ..whatsapp.signature import SignatureVerdict, verify
+from . import backlog
 from .receive import receive_webhook
 from .schemas import HandshakeQuery, SignatureHeaders, WebhookReceipt, WebhookResult
-from .tasks import process_delivery
+from .tasks import apply_queued, process_delivery
 
 bp = Blueprint("webhook", __name__)
 
@@ -81,5 +83,9 @@ def receive() -> WebhookReceipt:
     return WebhookReceipt(message="Webhook processed", data=data)
 
 
-def _queue_delivery(event_id: str) -> None:
-    enqueue(process_delivery, event_id, job_id=f"webhook-{event_id}")
+def _queue_delivery(event_id: str, received_at: datetime) -> None:
+    start_drain = backlog.queue(event_id, received_at)
+    if start_drain is None:  # no Redis: a job in this process
+        enqueue(process_delivery, event_id)
+    elif start_drain:
+        enqueue(apply_queued)

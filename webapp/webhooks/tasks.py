@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -11,6 +12,7 @@ from mongoengine.queryset.visitor import Q
 
 from ..core.clock import as_utc, utcnow
 from ..core.db import DB_UNAVAILABLE
+from ..core.jobs import JOB_TIMEOUT, enqueue
 from ..inbox.writes import safe_text
 from . import backlog
 from .documents import WebhookEvent
@@ -33,6 +35,33 @@ def process_delivery(event_id: str) -> None:
     receipt = replay_event(event)
     if receipt.outcome != "processed":
         raise DeliveryFailed(f"delivery {event_id} failed again: {receipt.error}")
+
+
+DRAIN_SLICE = JOB_TIMEOUT / 2  # seconds a drain job works before it hands the rest of the line to another
+
+
+def apply_queued() -> int:
+    """Apply the deliveries in line (WEBHOOK_APPLY=queued; webhooks.backlog) until it is empty: the job a
+    queued delivery starts when none is waiting to. A delivery that fails is left to the sweep (it stays
+    `failed` or `received` in the unfinished set); when the database goes away the delivery goes back to
+    the head of the line and the job is retried. Returns how many were taken."""
+    backlog.drain_started()
+    started, taken = time.monotonic(), 0
+    while (event_id := backlog.next_queued()) is not None:
+        taken += 1
+        try:
+            process_delivery(event_id)
+        except DB_UNAVAILABLE:
+            backlog.put_back(event_id)
+            raise
+        except DeliveryFailed as exc:
+            log.warning("%s; the sweep tries it again", exc)
+        except Exception:
+            log.exception("queued delivery %s not applied; the sweep tries it again", event_id)
+        if time.monotonic() - started > DRAIN_SLICE:
+            enqueue(apply_queued)
+            break
+    return taken
 
 
 def unfinished(stuck_after: float, max_attempts: int | None = None) -> list[WebhookEvent]:
