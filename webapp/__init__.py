@@ -100,6 +100,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     errors.register_error_handlers(app)
     webhooks.register_cli(app)
     jobs.every(app, "webhooks.sweep", settings.WEBHOOK_SWEEP_SECONDS, webhooks.sweep_deliveries)
+    jobs.every(app, "webhooks.prune", webhooks.PRUNE_EVERY if settings.WEBHOOK_KEEP_DAYS else 0,
+               webhooks.prune_deliveries)
     demo.register_cli(app)
     templates_catalog.register_cli(app)
     team.register_cli(app)

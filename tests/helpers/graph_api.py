@@ -109,7 +109,9 @@ class GraphError(Exception):
     """One of Meta's error answers: `{"error": {message, type, code, error_subcode?, error_data?, fbtrace_id}}`."""
 
     def __init__(self, status: int, code: int, message: str | None = None, *, details: str | None = None,
-                 error_type: str = "OAuthException", subcode: int | None = None) -> None:
+                 error_type: str = "OAuthException", subcode: int | None = None,
+                 retry_after: int | None = None) -> None:
+        self.retry_after = retry_after  # seconds, sent as the Retry-After header
         self.status = status
         self.code = code
         self.message = message or titled(code)
@@ -544,11 +546,12 @@ class GraphAPI:
     # fault injection
 
     def fail_next(self, route: str, status: int, code: int | None = None, *, times: int = 1,
-                  message: str | None = None, details: str | None = None) -> None:
+                  message: str | None = None, details: str | None = None, retry_after: int | None = None) -> None:
         """The next `times` calls to `route` ("send", "mark_read", "upload", "media", "download", "templates" or
-        "*") answer HTTP `status` with Meta's error `code` (default: 2, service unavailable)."""
+        "*") answer HTTP `status` with Meta's error `code` (default: 2, service unavailable), and a
+        `Retry-After` header when given."""
         code = code if code is not None else 2
-        error = GraphError(status, code, message, details=details or ERROR_TITLES.get(code))
+        error = GraphError(status, code, message, details=details or ERROR_TITLES.get(code), retry_after=retry_after)
         self._queue(route, Fault("error", error=error), times)
 
     def delay_next(self, route: str, seconds: float, *, times: int = 1) -> None:
@@ -731,7 +734,10 @@ class GraphAPI:
             self._authenticate(request)
             return self._dispatch(request, record)
         except GraphError as error:
-            return json_response(error.body(), error.status)
+            response = json_response(error.body(), error.status)
+            if error.retry_after is not None:
+                response.headers["Retry-After"] = str(error.retry_after)
+            return response
 
     def _apply_fault(self, request: Request, route: str | None) -> None:
         fault = self._next_fault(route)
@@ -742,7 +748,8 @@ class GraphAPI:
         elif fault.kind == "drop":
             drop_connection(request)
         elif fault.error is not None:
-            raise GraphError(fault.error.status, fault.error.code, fault.error.message, details=fault.error.details)
+            raise GraphError(fault.error.status, fault.error.code, fault.error.message, details=fault.error.details,
+                             retry_after=fault.error.retry_after)
 
     def _authenticate(self, request: Request) -> None:
         header = request.headers.get("Authorization", "")

@@ -113,6 +113,14 @@ def test_throughput_and_server_errors_are_retried_until_sent(live: FlaskClient, 
     assert len(graph_api.sent_messages()) == 1
 
 
+def test_a_longer_retry_after_than_the_next_interval_is_waited_for(live: FlaskClient, graph_api: GraphAPI) -> None:
+    graph_api.fail_next("send", 429, 130429, retry_after=2)  # the next interval is 0.2 s here
+    sent = send(live)
+    status_becomes(live, RAVI, sent["id"], "sent", timeout=10)
+    first, second = graph_api.requests_to("send")
+    assert second.received_at - first.received_at >= 2
+
+
 def test_a_permanent_error_is_a_red_tick_with_meta_code_and_a_reason_then_retry_sends(live: FlaskClient,
                                                                                        graph_api: GraphAPI):
     graph_api.fail_next("send", 400, 131026)
@@ -231,3 +239,10 @@ def test_with_redis_a_worker_process_sends_and_retries(start_server: StartServer
     eventually(delivered, timeout=20)  # the 503, then the retry 6 s later (Meta's pair-rate wait)
     assert len(graph_api.requests_to("send")) == 2 and len(graph_api.sent_messages()) == 1
     assert "send_message" in worker.log()
+    # Meta asks for a longer wait than the job's next retry interval: the worker waits that long
+    graph_api.fail_next("send", 429, 130429, retry_after=9)
+    second_id = server.api_post("/api/messages", {"waId": RAVI, "messageBody": "And again"})["data"]["id"]
+    eventually(lambda: len(graph_api.requests_to("send")) == 4, timeout=25)
+    refused, accepted = graph_api.requests_to("send")[2:]
+    assert accepted.json["text"]["body"] == "And again" and accepted.received_at - refused.received_at >= 9
+    assert any(m["id"] == second_id for m in server.api_get(f"/api/messages/{RAVI}")["data"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -10,8 +11,10 @@ from flask import Flask
 from tests.helpers.app import BUSINESS_NUMBER, ROOT
 from tests.helpers.http import run_cli
 from tests.helpers.payloads import RAVI, inbound, raw, status, statuses, text, wamid
+from webapp.core.clock import as_utc, utcnow
 from webapp.inbox.documents import Conversation, Message
 from webapp.webhooks.documents import WebhookEvent
+from webapp.webhooks.tasks import prune_deliveries
 
 
 def test_replay_files_and_directories_with_summary(app: Flask, tmp_path: Path) -> None:
@@ -89,6 +92,27 @@ def test_webhooks_replay_failed_processes_stored_deliveries_again(app: Flask) ->
     assert WebhookEvent.objects(outcome="failed").count() == 0
     assert json.loads(WebhookEvent.objects(outcome="processed").order_by("received_at").first().raw_body) is not None
     assert Conversation.objects.get(wa_id=RAVI).unread_count == 1
+
+
+def test_the_raw_log_keeps_processed_deliveries_for_webhook_keep_days_and_the_rest_until_applied(
+        app: Flask) -> None:
+    old = utcnow() - timedelta(days=31)
+    for outcome, at in (("processed", old), ("processed", utcnow() - timedelta(days=29)), ("failed", old),
+                        ("received", old)):
+        WebhookEvent(raw_body=raw(inbound(text(f"{outcome} at {at:%d}"))), signature="not_checked",
+                     outcome=outcome, received_at=at).save()
+    with app.app_context():
+        assert prune_deliveries() == 1  # WEBHOOK_KEEP_DAYS: 30 by default
+    assert sorted((e.outcome, (utcnow() - as_utc(e.received_at)).days) for e in WebhookEvent.objects) == [
+        ("failed", 31), ("processed", 29), ("received", 31)]
+    result = run_cli(app, "webhooks", "prune", "--days", "7")
+    assert result.exit_code == 0 and "Deleted 1 processed delivery(ies) older than 7 day(s)" in result.output
+    assert sorted(e.outcome for e in WebhookEvent.objects) == ["failed", "received"]
+    app.config["WEBHOOK_KEEP_DAYS"] = 0
+    with app.app_context():
+        assert prune_deliveries() == 0
+    refused = run_cli(app, "webhooks", "prune")
+    assert refused.exit_code != 0 and "keeps every delivery" in refused.output
 
 
 def test_flask_commands_run_clean_in_a_real_process(mongodb_uri: str) -> None:

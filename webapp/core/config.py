@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     # inline: a delivery is applied before the 200 (which says what it did); queued: the 200 comes once the
     # raw body is stored, and a worker's job applies it (Meta's advice: answer fast; see "Webhooks").
     WEBHOOK_APPLY: Literal["inline", "queued"] = "inline"
+    # The raw log keeps processed deliveries this many days (a worker deletes older ones every hour; on
+    # FerretDB that reads the whole log, about 0.13 ms a delivery); 0 keeps them all. Failed and unfinished
+    # deliveries stay until they are applied.
+    WEBHOOK_KEEP_DAYS: float = Field(30, ge=0)
     MEDIA_S3_REGION: str = ""
     # Seconds before each new try of a failed download (JSON list); then the media shows as failed.
     MEDIA_RETRY_DELAYS: list[Annotated[int, Field(ge=0)]] = [2, 10, 30]

@@ -16,6 +16,7 @@ context, and are idempotent: a retry (after 2, 10, 30 s by default) or a requeue
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -112,16 +113,32 @@ def redis_connection() -> Redis | None:
     return jobs.queue.connection if jobs.queue is not None else None
 
 
+def retry_no_sooner_than(seconds: float) -> None:
+    """The running job's next try (if it raises and has one left) waits at least `seconds`: a service's
+    own `Retry-After`, longer than the job's retry interval."""
+    wait = math.ceil(seconds)
+    job = get_current_job()
+    if job is None:
+        _here.wait_at_least = wait
+        return
+    if job.retry_intervals and job.retries_left:
+        intervals = list(job.retry_intervals)
+        index = max(len(intervals) - job.retries_left, 0)
+        intervals[index] = max(intervals[index], wait)
+        job.retry_intervals = intervals  # RQ reads it when it schedules the retry, after the job raised
+
+
 def _run_here(app: Flask, func: JobFunction, args: tuple[Any, ...], delay: float,
               retry_intervals: tuple[int, ...]) -> None:
     """Without Redis: run the job in this process, with the same delay and retries a worker would use."""
-    waits = (delay, *retry_intervals)
+    waits = [delay, *retry_intervals]
     name = f"{func.__module__}.{func.__qualname__}"
     for attempt, wait in enumerate(waits, start=1):
         if wait > 0:
             socketio.sleep(wait)
         try:
             _here.retries_left = len(waits) - attempt
+            _here.wait_at_least = 0
             with app.app_context():
                 func(*args)
             return
@@ -129,6 +146,7 @@ def _run_here(app: Flask, func: JobFunction, args: tuple[Any, ...], delay: float
             if attempt == len(waits):
                 log.exception("job %s%r failed %d time(s); giving up", name, args, attempt)
                 return
+            waits[attempt] = max(waits[attempt], _here.wait_at_least)
             log.warning("job %s%r failed (try %d); retrying in %ss", name, args, attempt, waits[attempt],
                         exc_info=True)
 

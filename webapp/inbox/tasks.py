@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import graph
 from ..core import bus
-from ..core.jobs import is_last_attempt
+from ..core.jobs import is_last_attempt, retry_no_sooner_than
 from ..graph.client import media_content, message_body, reaction_content, template_content, text_content
 from ..graph.errors import GraphError
 from ..graph.events import TokenStatusChanged
@@ -66,6 +66,8 @@ def _failed(message: Message, error: GraphError) -> None:
             bus.publish(TokenStatusChanged(problem=error.reason))
     elif error.retryable and not is_last_attempt():
         log.warning("sending %s failed (%s); it will be tried again", message.id, error.message)
+        if error.retry_after:
+            retry_no_sooner_than(error.retry_after)
         raise RetryLater(f"{error.message} (HTTP {error.http_status}, code {error.code})")
     log.warning("sending %s failed for good: %s", message.id, error.message)
     publish(record_send_failure(message.id, error.as_status_error()))
@@ -148,6 +150,8 @@ def tell_whatsapp_read(conversation_id: str, typing: bool = False) -> None:
                 bus.publish(TokenStatusChanged(problem=error.reason))
             return
         if error.retryable and not is_last_attempt():
+            if error.retry_after:
+                retry_no_sooner_than(error.retry_after)
             raise RetryLater(f"{error.message} (HTTP {error.http_status}, code {error.code})") from None
         log.warning("telling WhatsApp %s was read failed: %s", latest, error.message)
 

@@ -3,6 +3,6 @@
 from .cli import register as register_cli
 from .documents import DOCUMENTS
 from .routes import bp
-from .tasks import sweep_deliveries
+from .tasks import PRUNE_EVERY, prune_deliveries, sweep_deliveries
 
-__all__ = ["DOCUMENTS", "bp", "register_cli", "sweep_deliveries"]
+__all__ = ["DOCUMENTS", "PRUNE_EVERY", "bp", "prune_deliveries", "register_cli", "sweep_deliveries"]

@@ -13,7 +13,7 @@ from ..inbox.writes import Report
 from ..whatsapp.parse import WebhookFormatError
 from ..whatsapp.signature import SignatureVerdict
 from .receive import receive_webhook, replay_event
-from .tasks import process_delivery, unfinished
+from .tasks import process_delivery, prune_deliveries, unfinished
 
 
 def _payload_files(paths: tuple[str, ...]) -> list[Path]:
@@ -93,3 +93,14 @@ def register(app: Flask) -> None:
         click.echo(f"Replayed {len(events)} failed or stuck delivery(ies): {summary(total, errors)}")
         if errors:
             raise SystemExit(1)
+
+    @webhooks.command("prune")
+    @click.option("--days", type=click.FloatRange(min=0, min_open=True), default=None,
+                  help="Keep this many days (default WEBHOOK_KEEP_DAYS).")
+    def prune(days: float | None) -> None:
+        """Delete processed deliveries older than WEBHOOK_KEEP_DAYS from the raw log (failed and unfinished
+        ones stay). A worker does it every hour."""
+        keep = float(current_app.config.get("WEBHOOK_KEEP_DAYS", 30)) if days is None else days
+        if keep <= 0:
+            raise click.ClickException("WEBHOOK_KEEP_DAYS is 0: the raw log keeps every delivery (use --days)")
+        click.echo(f"Deleted {prune_deliveries(keep)} processed delivery(ies) older than {keep:g} day(s)")

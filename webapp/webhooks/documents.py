@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -44,6 +45,11 @@ class WebhookEvent(Document):
         stored = cls(id=ObjectId(), raw_body=raw, source=source, signature=signature).to_mongo()
         cls._get_collection().with_options(write_concern=JOURNALED).insert_one(stored)
         return cls._from_son(stored)
+
+    @classmethod
+    def prune(cls, before: datetime) -> int:
+        """Delete the processed deliveries received before `before`; how many."""
+        return cls._get_collection().delete_many({"outcome": "processed", "received_at": {"$lt": before}}).deleted_count
 
     def record_outcome(self, outcome: str, *, result: dict[str, Any] | None = None, error: str | None = None,
                        failures: list[dict[str, Any]] | None = None) -> None:

@@ -102,6 +102,21 @@ def due_deliveries(stuck_after: float, max_attempts: int, full_scan_every: float
     return found
 
 
+PRUNE_EVERY = 3600  # seconds
+
+
+def prune_deliveries(keep_days: float | None = None) -> int:
+    """Delete the raw log's processed deliveries older than WEBHOOK_KEEP_DAYS (or `keep_days`); 0 keeps
+    them all. Run by a worker every PRUNE_EVERY seconds, and by `flask webhooks prune`."""
+    days = float(current_app.config.get("WEBHOOK_KEEP_DAYS", 30) if keep_days is None else keep_days)
+    if days <= 0:
+        return 0
+    deleted = WebhookEvent.prune(utcnow() - timedelta(days=days))
+    if deleted:
+        log.info("webhook log: deleted %d processed delivery(ies) older than %g day(s)", deleted, days)
+    return deleted
+
+
 def sweep_deliveries() -> Sweep:
     """The worker's periodic check (every WEBHOOK_SWEEP_SECONDS, see core.jobs.every): apply again the
     deliveries left `received` for WEBHOOK_STUCK_AFTER seconds, and the `failed` ones tried fewer than
