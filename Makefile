@@ -63,16 +63,16 @@ simulate: $(VENV)/.installed
 	MONGODB_URI="$${uri:-mongodb://127.0.0.1:27018/whatsapp_inbox}" SOCKETIO_ASYNC_MODE=threading \
 	$(BIN)/python -m flask --app wsgi simulate $(ARGS)
 
-# The hot reads at 10k and 100k messages (SIZE=1000000 adds 1M: about ten minutes), and ingest rates.
+# The hot reads at 10k and 100k messages (SIZE=1000000 adds 1M: about half an hour), and ingest rates.
 SIZE ?= 100000
 bench: $(VENV)/.installed instance/bin/devdb
 	SIZE=$(SIZE) $(BIN)/python -m tests.bench
 
-# Idle Socket.IO clients on one web process (memory per client) and a webhook's fan-out to every one.
 # Only the ingest figures (raw inserts, webhooks applied inline and queued), in a couple of minutes
 bench-ingest: $(VENV)/.installed instance/bin/devdb
 	SIZE=0 $(BIN)/python -m tests.bench
 
+# Idle Socket.IO clients on one web process (memory per client) and a webhook's fan-out to every one.
 bench-connections: $(VENV)/.installed instance/bin/devdb
 	$(BIN)/python -m tests.bench_connections
 

@@ -41,6 +41,8 @@ RECENT_COUNTER = "counter"
 # only by the write path, from the conversation itself; a row needs the count.
 ROW_OMITS = frozenset({"unread"})
 TIMELINE_OMITS = frozenset({"search_text"})
+TIMELINE_OPTIONAL = frozenset({"context", "errors", "status_times", "error", "reactions", "sent_by_app", "wamid",
+                               "media", "text_extract"})
 
 
 REV_DIGITS = 12
@@ -73,10 +75,10 @@ def snapshots(chunk: Mapping[str, Any] | None) -> dict[str, str | Mapping[str, A
 
 
 def timeline_entry(message: Mapping[str, Any]) -> str:
-    """A message's snapshot in its timeline: without what no page shows (its search text) and without
-    empty fields (a page reads them as their defaults), a third smaller."""
-    return snapshot({name: value for name, value in message.items()
-                     if name not in TIMELINE_OMITS and value is not None and value != [] and value != {}})
+    """A message's snapshot in its timeline: without what no page shows (its search text), and without the
+    optional fields that are empty (read back as their defaults, which mean the same): a third smaller."""
+    return snapshot({name: value for name, value in message.items() if name not in TIMELINE_OMITS
+                     and not (name in TIMELINE_OPTIONAL and value in (None, [], {}))})
 
 
 def order_key(doc: Mapping[str, Any]) -> tuple[datetime, datetime]:
