@@ -14,6 +14,7 @@ from flask import Flask
 from tests.helpers.app import LiveServer
 from tests.helpers.auth import Credentials, agent_credentials
 from tests.helpers.payloads import NEHA, RAVI
+from tests.helpers.services import RedisServer
 from tests.helpers.wait import eventually
 
 
@@ -76,5 +77,33 @@ def test_agents_in_a_chat_hear_who_comes_types_and_goes(live_server: LiveServer,
         eventually(lambda: me.viewers() == ["Test Agent"])
     finally:
         for client in (me, maria, program):
+            if client.client.connected:
+                client.client.disconnect()
+
+
+def test_agents_on_two_web_processes_see_each_other(start_server: Callable[..., LiveServer],
+                                                     redis_server: RedisServer,
+                                                     make_app: Callable[..., Flask]) -> None:
+    """With REDIS_URL the viewers of a chat are every process's, not the announcing process's only."""
+    first, second = start_server(REDIS_URL=redis_server.url), start_server(REDIS_URL=redis_server.url)
+    assert first.credentials is not None
+    me = Agent(first, first.credentials)
+    maria = Agent(second, agent_credentials(make_app(), "maria@example.test", "Maria Lopez"))
+    try:
+        me.client.emit("presence:join", {"wa_id": RAVI})
+        eventually(lambda: me.viewers() == ["Test Agent"])
+        maria.client.emit("presence:join", {"wa_id": RAVI})  # announced by the second process
+        eventually(lambda: me.viewers() == ["Maria Lopez", "Test Agent"])
+        eventually(lambda: maria.viewers() == ["Maria Lopez", "Test Agent"])
+        maria.client.emit("presence:typing", {"wa_id": RAVI})
+        assert eventually(lambda: me.of("presence:typing"))[0]["name"] == "Maria Lopez"
+        me.client.emit("presence:join", {"wa_id": NEHA})  # I move on; she sees me go
+        eventually(lambda: maria.viewers() == ["Maria Lopez"])
+        me.client.emit("presence:join", {"wa_id": RAVI})
+        eventually(lambda: maria.viewers() == ["Maria Lopez", "Test Agent"])
+        maria.client.disconnect()
+        eventually(lambda: me.viewers() == ["Test Agent"])
+    finally:
+        for client in (me, maria):
             if client.client.connected:
                 client.client.disconnect()

@@ -6,23 +6,37 @@ everyone in it gets `presence:update` (`wa_id`, `viewers`: `[{name, email}]`) wh
 goes, and `presence:typing` (`wa_id`, `name`, `email`) while someone types: the page shows
 "Maria is typing…" and lets it expire a few seconds after the last one.
 
-Who is where is kept in this process's memory (the Procfile runs one web process; with several,
-each knows its own connections)."""
+Each process keeps its own connections in memory. With REDIS_URL the viewers of a chat are shared by
+every web process: a Redis hash per chat (`presence:chat:<wa_id>`, a field per connection,
+`<process>:<sid>`), and a key per process that lives while the process does (`presence:process:<id>`,
+refreshed every PROCESS_REFRESH seconds, gone PROCESS_TTL seconds after the process): a viewer whose
+process died is left out (and removed) the next time the chat's viewers are read. Without Redis, or while
+it is away, a process shows the viewers it knows."""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import threading
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, request
 from flask_socketio import join_room, leave_room
+from redis import Redis, RedisError
 
 from ..auth import accounts, sockets
 from ..core.extensions import socketio
+from ..core.jobs import redis_connection
 from ..whatsapp.numbers import digits, is_wa_id
 
 NAMESPACE = "/"
+PROCESS_TTL = 30  # seconds
+PROCESS_REFRESH = 10
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,8 @@ class Presence:
         self.lock = threading.Lock()
         self.rooms: dict[str, dict[str, Viewer]] = {}  # wa_id -> sid -> who
         self.where: dict[str, str] = {}  # sid -> wa_id
+        self.process = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.shared: dict[int, Redis] = {}  # the Redis servers this process's viewers are in (kept alive there)
 
     def join(self, sid: str, wa_id: str | None, viewer: Viewer) -> str | None:
         """Move `sid` to `wa_id`'s room; the room it left, if any."""
@@ -44,11 +60,14 @@ class Presence:
             if wa_id:
                 self.rooms.setdefault(wa_id, {})[sid] = viewer
                 self.where[sid] = wa_id
+        self._share(sid, left, wa_id, viewer)
         return left if left != wa_id else None
 
     def leave(self, sid: str) -> str | None:
         with self.lock:
-            return self._leave(sid)
+            left = self._leave(sid)
+        self._share(sid, left, None, None)
+        return left
 
     def _leave(self, sid: str) -> str | None:
         wa_id = self.where.pop(sid, None)
@@ -61,10 +80,67 @@ class Presence:
 
     def viewers(self, wa_id: str) -> list[dict[str, str]]:
         with self.lock:
-            seen: dict[str, str] = {}
-            for viewer in self.rooms.get(wa_id, {}).values():
-                seen.setdefault(viewer.email, viewer.name)
+            here = list(self.rooms.get(wa_id, {}).values())
+        seen: dict[str, str] = {}
+        for viewer in [*here, *self._shared_viewers(wa_id)]:
+            seen.setdefault(viewer.email, viewer.name)
         return [{"name": name, "email": email} for email, name in sorted(seen.items(), key=lambda kv: kv[1])]
+
+    # --- across web processes (REDIS_URL) ---------------------------------------------------------------
+
+    def _share(self, sid: str, left: str | None, joined: str | None, viewer: Viewer | None) -> None:
+        redis = redis_connection()
+        if redis is None:
+            return
+        field = f"{self.process}:{sid}"
+        try:
+            pipe = redis.pipeline(transaction=False)
+            if left and left != joined:
+                pipe.hdel(_chat_key(left), field)
+            if joined and viewer is not None:
+                pipe.hset(_chat_key(joined), field, json.dumps([viewer.name, viewer.email]))
+                pipe.set(_process_key(self.process), "1", ex=PROCESS_TTL)
+            pipe.execute()
+        except RedisError:
+            log.warning("presence: Redis unavailable; other web processes do not see this change", exc_info=True)
+            return
+        if joined and id(redis) not in self.shared:
+            self.shared[id(redis)] = redis
+            if len(self.shared) == 1:
+                socketio.start_background_task(self._keep_alive)
+
+    def _shared_viewers(self, wa_id: str) -> list[Viewer]:
+        """The chat's viewers on other web processes that are alive (those of dead ones are removed)."""
+        redis = redis_connection()
+        if redis is None:
+            return []
+        try:
+            entries = {k.decode(): v for k, v in redis.hgetall(_chat_key(wa_id)).items()}
+            processes = sorted({field.rsplit(":", 1)[0] for field in entries})
+            keys = [_process_key(process) for process in processes]
+            alive = dict(zip(processes, redis.mget(keys), strict=True)) if processes else {}
+            dead = [field for field in entries if alive.get(field.rsplit(":", 1)[0]) is None]
+            if dead:
+                redis.hdel(_chat_key(wa_id), *dead)
+        except RedisError:
+            log.warning("presence: Redis unavailable; showing this process's viewers only", exc_info=True)
+            return []
+        found = []
+        for field, value in entries.items():
+            if field not in dead and not field.startswith(f"{self.process}:"):
+                name, email = json.loads(value)
+                found.append(Viewer(str(name), str(email)))
+        return found
+
+    def _keep_alive(self) -> None:
+        """Refresh this process's key in each Redis its viewers are in, while it runs."""
+        while True:
+            socketio.sleep(PROCESS_REFRESH)
+            for redis in list(self.shared.values()):
+                try:
+                    redis.set(_process_key(self.process), "1", ex=PROCESS_TTL)
+                except RedisError:
+                    log.warning("presence: could not refresh this process in Redis", exc_info=True)
 
     def at(self, sid: str) -> tuple[str, Viewer] | None:
         with self.lock:
@@ -74,6 +150,14 @@ class Presence:
 
 
 PRESENCE = Presence()
+
+
+def _chat_key(wa_id: str) -> str:
+    return f"presence:chat:{wa_id}"
+
+
+def _process_key(process: str) -> str:
+    return f"presence:process:{process}"
 
 
 def room(wa_id: str) -> str:
