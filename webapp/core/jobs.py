@@ -124,7 +124,8 @@ def retry_no_sooner_than(seconds: float) -> None:
     if job.retry_intervals and job.retries_left:
         intervals = list(job.retry_intervals)
         index = max(len(intervals) - job.retries_left, 0)
-        intervals[index] = max(intervals[index], wait)
+        # RQ's scheduler keeps a retry's time in whole seconds, cut down: up to a second early without the + 1
+        intervals[index] = max(intervals[index], wait + 1)
         job.retry_intervals = intervals  # RQ reads it when it schedules the retry, after the job raised
 
 

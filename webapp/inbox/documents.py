@@ -245,16 +245,17 @@ class Conversation(Document):
         top = RecentChunk.newest_chunk() if before is None else before.row_chunk
         if top is None:
             return []
-        cursor = (before.last_message_at, before.id) if before is not None else None
+        cursor = (as_utc(before.last_message_at), before.id) if before is not None else None
         found: dict[str, Conversation] = {}
         for _, docs in RecentChunk.rows(top):
-            for doc in docs:
+            for doc in docs:  # the cheap checks on the stored row first: a document is built for those shown
+                if doc["_id"] in found or doc.get("last_message_at") is None:
+                    continue
+                if cursor is not None and (as_utc(doc["last_message_at"]), doc["_id"]) >= cursor:
+                    continue
                 row = cls._from_son(doc)
-                if row.id in found or row.last_message_at is None or (shown is not None and not shown(row)):
-                    continue
-                if cursor is not None and (as_utc(row.last_message_at), row.id) >= (as_utc(cursor[0]), cursor[1]):
-                    continue
-                found[row.id] = row
+                if shown is None or shown(row):
+                    found[row.id] = row
             if len(found) >= limit:
                 break
         rows = sorted(found.values(), key=lambda c: (as_utc(c.last_message_at), c.id), reverse=True)
