@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from .. import graph
 from ..core import bus, jobs
@@ -13,36 +13,24 @@ from . import documents, tasks
 from .documents import Conversation, Message
 from .events import ConversationChanged
 
+Item = TypeVar("Item")
 DEFAULT_PAGE = 50
 MAX_PAGE = 200
 
 
 @dataclass
-class MessagePage:
+class MessagePage(Generic[Item]):
+    """A page of a chat: message documents (the pages), or messages as stored (the API, no documents built)."""
+
     conversation: Conversation
-    messages: list[Message]
+    messages: list[Item]
     has_more: bool
+    first_id: str | None  # the oldest message's id: the cursor for the page before
 
     @property
     def meta(self) -> dict[str, Any]:
-        return page_meta([m.id for m in self.messages[:1]], len(self.messages), self.has_more)
-
-
-@dataclass
-class StoredMessagePage:
-    """A page of messages as stored (what the API answers with): no documents built."""
-
-    conversation: Conversation
-    messages: list[dict[str, Any]]
-    has_more: bool
-
-    @property
-    def meta(self) -> dict[str, Any]:
-        return page_meta([m["_id"] for m in self.messages[:1]], len(self.messages), self.has_more)
-
-
-def page_meta(first_id: list[str], count: int, has_more: bool) -> dict[str, Any]:
-    return {"hasMore": has_more, "before": first_id[0] if has_more and first_id else None, "count": count}
+        return {"hasMore": self.has_more, "before": self.first_id if self.has_more else None,
+                "count": len(self.messages)}
 
 
 def get_conversation(wa_id: str, phone_number_id: str | None = None) -> Conversation:
@@ -78,20 +66,21 @@ def unread_counts() -> dict[str, int]:
     return Conversation.unread_counts()
 
 
-def message_page(conversation: Conversation, *, limit: int = DEFAULT_PAGE, before_id: str | None = None) -> MessagePage:
+def message_page(conversation: Conversation, *, limit: int = DEFAULT_PAGE,
+                 before_id: str | None = None) -> MessagePage[Message]:
     """The latest `limit` bubbles, or those before the message `before_id`, oldest first."""
     messages, has_more = Message.page(conversation.id, limit=limit, before=paging_cursor(conversation, before_id),
                                       last_seq=conversation.seq or 0)
-    return MessagePage(conversation, messages, has_more)
+    return MessagePage(conversation, messages, has_more, messages[0].id if messages else None)
 
 
 def stored_message_page(conversation: Conversation, *, limit: int = DEFAULT_PAGE,
-                        before_id: str | None = None) -> StoredMessagePage:
+                        before_id: str | None = None) -> MessagePage[dict[str, Any]]:
     """`message_page` as the stored documents."""
     messages, has_more = Message.stored_page(conversation.id, limit=limit,
                                              before=paging_cursor(conversation, before_id),
                                              last_seq=conversation.seq or 0)
-    return StoredMessagePage(conversation, messages, has_more)
+    return MessagePage(conversation, messages, has_more, messages[0]["_id"] if messages else None)
 
 
 def paging_cursor(conversation: Conversation, before_id: str | None) -> dict[str, Any] | None:

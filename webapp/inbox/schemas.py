@@ -75,7 +75,9 @@ class MessageMedia(Shape):
     @classmethod
     def of(cls, message: documents.Message | Mapping[str, Any]) -> MessageMedia | None:
         """The file of a message (see `Message.of`)."""
-        if isinstance(message, documents.Message):
+        if isinstance(message, documents.Message):  # converted only when it has a file (the pages ask for every bubble)
+            if media_type(message.type) is None:
+                return None
             message = message.to_mongo()
         if media_type(message["type"]) is None:
             return None

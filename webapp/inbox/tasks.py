@@ -32,6 +32,13 @@ class RetryLater(RuntimeError):
     """Raised so that the job queue tries again after its next interval."""
 
 
+def retry_later(error: GraphError) -> RetryLater:
+    """What a job raises to try again: not sooner than Meta asks (`Retry-After`, the pair-rate wait)."""
+    if error.retry_after:
+        retry_no_sooner_than(error.retry_after)
+    return RetryLater(f"{error.message} (HTTP {error.http_status}, code {error.code})")
+
+
 # Reads back a file this app sends (its media storage key -> its bytes), for the upload. The media package
 # keeps the files, above this one: create_app registers its reader (read_files_with).
 _file_reader: list[Callable[[str], bytes]] = []
@@ -66,9 +73,7 @@ def _failed(message: Message, error: GraphError) -> None:
             bus.publish(TokenStatusChanged(problem=error.reason))
     elif error.retryable and not is_last_attempt():
         log.warning("sending %s failed (%s); it will be tried again", message.id, error.message)
-        if error.retry_after:
-            retry_no_sooner_than(error.retry_after)
-        raise RetryLater(f"{error.message} (HTTP {error.http_status}, code {error.code})")
+        raise retry_later(error)
     log.warning("sending %s failed for good: %s", message.id, error.message)
     publish(record_send_failure(message.id, error.as_status_error()))
 
@@ -150,8 +155,6 @@ def tell_whatsapp_read(conversation_id: str, typing: bool = False) -> None:
                 bus.publish(TokenStatusChanged(problem=error.reason))
             return
         if error.retryable and not is_last_attempt():
-            if error.retry_after:
-                retry_no_sooner_than(error.retry_after)
-            raise RetryLater(f"{error.message} (HTTP {error.http_status}, code {error.code})") from None
+            raise retry_later(error) from None
         log.warning("telling WhatsApp %s was read failed: %s", latest, error.message)
 
