@@ -152,10 +152,11 @@
 
   function catchUp() {
     const unreadUrl = $("#app")?.dataset.unreadUrl;
+    const asked = countsPushed;
     if (unreadUrl) {
       fetch(unreadUrl, { headers: { Accept: "application/json" } })
         .then((response) => (response.ok ? response.json() : null))
-        .then((body) => { if (body) { unread = body.unread; showUnread(); } })
+        .then((body) => { if (body) { unread = withPushedSince(asked, body.unread); showUnread(); } })
         .catch(() => {});
     }
     const list = $("#conversation-list");
@@ -444,7 +445,20 @@
   try {
     unread = JSON.parse(app?.dataset.unread || "{}");
   } catch { /* shown without a count */ }
+  // A count pushed while the counts were being fetched is newer than, or the same as, what the fetch read:
+  // it is kept (a fetch read before a chat was marked read must not bring its count back).
+  let countsPushed = 0;
+  const pushedAt = {}; // wa_id -> the number of its latest pushed count
+  function withPushedSince(asked, fetched) {
+    for (const [waId, at] of Object.entries(pushedAt)) {
+      if (at <= asked) continue;
+      if (unread[waId]) fetched[waId] = unread[waId];
+      else delete fetched[waId];
+    }
+    return fetched;
+  }
   function countUnread(waId, count) {
+    pushedAt[waId] = ++countsPushed;
     if (count > 0) unread[waId] = count;
     else delete unread[waId];
     showUnread();

@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask
@@ -522,6 +523,29 @@ def test_a_change_between_the_page_and_its_first_connection_is_caught_up(start_s
     eventually(lambda: any("/ui/changes" in url for url in again))
     time.sleep(0.5)
     assert [url for url in again if "/ui/conversations" in url or "/c/" in url] == []
+
+
+def test_counts_fetched_before_a_chat_was_read_do_not_bring_its_count_back(start_server: StartServer,
+                                                                          pages: Pages) -> None:
+    """The first connection's catch-up fetches the unread counts; when that answer comes after the agent
+    has read the chats (their counts pushed at 0), the tab title stays without a count."""
+    server = start_server()
+    post(server, inbound(text("Ravi here", timestamp=now())))
+    page = pages.open(f"{server.url}/c/{RAVI}", live=False, init_script=HOLD_FIRST_CONNECT)
+    expect(page.locator(".chat")).to_be_visible()
+    post(server, inbound(text("Neha here", sender=NEHA, timestamp=now(1)), name="Neha Joshi", wa_id=NEHA))
+    held: list[Any] = []
+    page.route("**/ui/unread", lambda route: held.append((route, route.fetch())))  # answered, held back
+    with page.expect_request("**/ui/unread"):
+        page.evaluate("window.connectNow()")
+    wait_connected(page)
+    row(page, NEHA).get_by_role("link").click()
+    expect(page.locator(".chat-header h2")).to_have_text("Neha Joshi")
+    expect(page).to_have_title("Neha Joshi · Acme Support")  # both chats read, their counts pushed
+    route, before_reading = held[0]
+    route.fulfill(response=before_reading)  # the counts as they were when the catch-up asked: 1 and 1
+    page.wait_for_timeout(500)
+    expect(page).to_have_title("Neha Joshi · Acme Support")
 
 
 def test_demo_inbox_feels_alive(start_server: StartServer, pages: Pages, make_app: Callable[..., Flask]) -> None:
