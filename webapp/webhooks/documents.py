@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bson import ObjectId
+from bson import Binary, ObjectId
 from mongoengine import BinaryField, DateTimeField, DictField, Document, IntField, ListField, StringField
 from pymongo import WriteConcern
 
 from ..core.clock import utcnow
+from ..core.group_insert import GroupInsert
 
 JOURNALED = WriteConcern(w=1, j=True)
+_stored_together = GroupInsert()
 
 
 class WebhookEvent(Document):
@@ -39,12 +41,21 @@ class WebhookEvent(Document):
     }
 
     @classmethod
-    def store(cls, raw: bytes, *, source: str, signature: str) -> WebhookEvent:
-        """Store a delivery as received (journaled): one insert, without MongoEngine's save (validation and
-        change tracking cost as much as the insert on the webhook's fast path)."""
-        stored = cls(id=ObjectId(), raw_body=raw, source=source, signature=signature).to_mongo()
-        cls._get_collection().with_options(write_concern=JOURNALED).insert_one(stored)
-        return cls._from_son(stored)
+    def store(cls, raw: bytes, *, source: str, signature: str) -> dict[str, Any]:
+        """Store a delivery as received (journaled), and return what was stored (`stored` makes it a document).
+
+        The webhook's fast path: the fields are written as `to_mongo()` would (MongoEngine's validation and
+        change tracking cost as much as the insert), and deliveries that arrive together in this process
+        are committed together (core.group_insert)."""
+        fields = {"_id": ObjectId(), "received_at": utcnow(), "raw_body": Binary(raw), "source": source,
+                  "signature": signature, "outcome": "received", "error": None, "result": {}, "processed_at": None,
+                  "attempts": 0, "failures": []}
+        _stored_together.insert(cls._get_collection().with_options(write_concern=JOURNALED), fields)
+        return fields
+
+    @classmethod
+    def stored(cls, fields: dict[str, Any]) -> WebhookEvent:
+        return cls._from_son(fields)
 
     @classmethod
     def prune(cls, before: datetime) -> int:

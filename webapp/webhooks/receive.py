@@ -49,18 +49,19 @@ def receive_webhook(raw: bytes, *, signature: SignatureVerdict, source: str = "w
     With `queue`, the stored delivery's id and arrival are handed to it, and the events are applied later
     (`queued`); it also puts the delivery in the unfinished set (webhooks.backlog)."""
     batch = parse_webhook(decode_json(raw), default_business())
-    event = WebhookEvent.store(raw, source=source, signature=signature.value)
+    stored = WebhookEvent.store(raw, source=source, signature=signature.value)
+    event_id, received_at = str(stored["_id"]), stored["received_at"]
     if queue is not None:
         try:
-            queue(str(event.pk), event.received_at)
+            queue(event_id, received_at)
         except Exception:  # Redis away: apply it now rather than leave it to the sweep
-            log.warning("could not queue webhook event %s; applying it now", event.pk, exc_info=True)
+            log.warning("could not queue webhook event %s; applying it now", event_id, exc_info=True)
         else:
             report = Report()
             report.ignored = batch.ignored
-            return Receipt(str(event.pk), "queued", report)
-    backlog.note(str(event.pk), event.received_at)
-    return _process(event, batch.events, batch.ignored)
+            return Receipt(event_id, "queued", report)
+    backlog.note(event_id, received_at)
+    return _process(WebhookEvent.stored(stored), batch.events, batch.ignored)
 
 
 def replay_event(event: WebhookEvent) -> Receipt:
