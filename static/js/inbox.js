@@ -96,12 +96,21 @@
     }
   }
 
+  // Of two renderings of a conversation's row, the one with more writes (`data-rev`) is newer; rows
+  // without it (rendered before it existed) are ordered by their last message's time.
+  function olderRow(row, than) {
+    const rev = Number(row.dataset.rev || 0);
+    const thanRev = Number(than.dataset.rev || 0);
+    if (rev && thanRev) return rev < thanRev;
+    return timeOf(than) > timeOf(row);
+  }
+
   function placeRow(html, waId) {
     const list = $("#conversation-list");
     if (!list || !html) return;
     const row = fromHTML(html);
     const old = $(`[data-wa-id="${CSS.escape(waId)}"]`, list);
-    if (old && timeOf(old) > timeOf(row)) return; // an older state, overtaken
+    if (old && olderRow(row, old)) return; // an older state, overtaken
     if (!old && $("#search")?.value.trim()) return; // not among the search results shown
     const hadFocus = Boolean(old && old.contains(document.activeElement));
     old?.remove();
@@ -163,13 +172,35 @@
     if (list) {
       const query = $("#search")?.value.trim() || "";
       const filter = encodeURIComponent(list.dataset.filter || "all");
-      htmx.ajax("GET", `${list.dataset.listUrl}?q=${encodeURIComponent(query)}&filter=${filter}`, { target: list, swap: "innerHTML" });
+      // Each from its own element: htmx queues a request from an element with one out (the body by
+      // default), and answers its promise at once.
+      whilePushesKept(htmx.ajax("GET", `${list.dataset.listUrl}?q=${encodeURIComponent(query)}&filter=${filter}`,
+                                { source: list, target: list, swap: "innerHTML" }));
     }
     const chat = openChat();
     if (chat) {
-      htmx.ajax("GET", chat.dataset.messagesUrl, { target: "#message-list", swap: "innerHTML" });
+      whilePushesKept(htmx.ajax("GET", chat.dataset.messagesUrl,
+                                { source: "#message-list", target: "#message-list", swap: "innerHTML" }));
       markReadSoon();
     }
+  }
+
+  // A list or chat fetched by a catch-up may have been read before a push that arrives while it is out:
+  // once it is swapped in, those pushes are applied again (rows keep the newer rendering, a bubble
+  // already there is kept, a tick only moves forward).
+  const pushesKept = new Set();
+  function whilePushesKept(request) {
+    const pushes = [];
+    pushesKept.add(pushes);
+    const again = () => {
+      pushesKept.delete(pushes);
+      for (const apply of pushes) apply();
+    };
+    request.then(again, again);
+  }
+  function applyPush(apply, again = apply) {
+    for (const pushes of pushesKept) pushes.push(again);
+    apply();
   }
 
   // --- the composer: Enter sends, Shift+Enter breaks the line; the bubble shows at once -------
@@ -377,25 +408,28 @@
   socket.on("message:new", (message) => {
     if (message.direction === "inbound") noticeInbound(message);
     if (openChat()?.dataset.chatWaId !== message.wa_id) return;
-    insertMessage(message.html);
+    applyPush(() => { if (openChat()?.dataset.chatWaId === message.wa_id) insertMessage(message.html); });
     if (message.direction === "inbound") {
       announce(`New message from ${message.contactName || `+${message.wa_id}`}: ${message.preview || message.type}`);
       markReadSoon();
     }
   });
 
-  socket.on("message:status", (update) => {
+  // Applied again after a catch-up only to move a tick forward: a failed tick fetched is newer than a
+  // push from before the send failed.
+  socket.on("message:status", (update) => applyPush(() => showStatus(update), () => showStatus(update, false)));
+  function showStatus(update, mayRestart = true) {
     const bubble = findMessage(update.id);
     const tick = bubble && $("[data-tick]", bubble);
     if (!tick || !update.html) return;
     const next = fromHTML(update.html);
     // Ticks only move forward, except a failed message sent again ("Retry"): it starts over.
-    const retried = tick.classList.contains("tick--failed") && update.status !== "failed";
+    const retried = mayRestart && tick.classList.contains("tick--failed") && update.status !== "failed";
     if (retried || Number(next.dataset.rank) > Number(tick.dataset.rank)) {
       tick.replaceWith(next);
       htmx.process(next);
     }
-  });
+  }
 
   socket.on("message:reactions", (update) => {
     const badge = findMessage(update.id)?.querySelector("[data-reactions]");
@@ -423,7 +457,7 @@
   });
 
   socket.on("conversation:update", (conversation) => {
-    placeRow(conversation.html, conversation.wa_id);
+    applyPush(() => placeRow(conversation.html, conversation.wa_id));
     if (typeof conversation.unreadCount === "number") countUnread(conversation.wa_id, conversation.unreadCount);
   });
 

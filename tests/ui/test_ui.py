@@ -548,6 +548,35 @@ def test_counts_fetched_before_a_chat_was_read_do_not_bring_its_count_back(start
     expect(page).to_have_title("Neha Joshi · Acme Support")
 
 
+def test_a_list_and_chat_fetched_before_a_push_do_not_undo_it(start_server: StartServer, pages: Pages) -> None:
+    """The catch-up on the first connection fetches the list and the open chat again; a message pushed
+    while those answers are out (they were read before it) stays in its row and its chat once they land."""
+    server = start_server()
+    post(server, inbound(text("Ravi here", timestamp=now())))
+    page = pages.open(f"{server.url}/c/{RAVI}", live=False, init_script=HOLD_FIRST_CONNECT)
+    expect(page.locator(".chat")).to_be_visible()
+    post(server, inbound(text("Neha here", sender=NEHA, timestamp=now(1)), name="Neha Joshi", wa_id=NEHA))
+    held: list[Any] = []
+    for path in ("**/ui/conversations?*", f"**/c/{RAVI}/messages"):
+        page.route(path, lambda route: held.append((route, route.fetch())))  # answered, held back
+    page.evaluate("window.connectNow()")
+    wait_connected(page)
+    for _ in range(200):  # Playwright answers routes while the page waits
+        if len(held) == 2:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 2
+    post(server, inbound(text("Ravi again", timestamp=now(2))))
+    expect(row(page, RAVI).locator(".row-text")).to_have_text("Ravi again")
+    expect(page.locator("#message-list .msg .text").last).to_have_text("Ravi again")
+    for route, answer in held:  # the list and the chat as they were before "Ravi again"
+        route.fulfill(response=answer)
+    page.wait_for_timeout(500)
+    expect(row(page, RAVI).locator(".row-text")).to_have_text("Ravi again")
+    expect(page.locator("#conversation-list [data-wa-id]").first).to_have_attribute("data-wa-id", RAVI)
+    expect(page.locator("#message-list .msg .text")).to_have_text(["Ravi here", "Ravi again"])
+
+
 def test_demo_inbox_feels_alive(start_server: StartServer, pages: Pages, make_app: Callable[..., Flask]) -> None:
     """The demo inbox with simulated delivery: a reply goes sent → delivered → read by itself, and
     `flask simulate` plays customers writing in (signed, since the app secret is set)."""

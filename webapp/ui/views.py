@@ -288,6 +288,7 @@ class Row:
     handled_by_ai: bool = False  # status pending: the AI is handling it
     status: str = "open"  # open | pending (the AI is handling it) | resolved
     assignee: str | None = None  # the agent's email
+    rev: int = 0  # the conversation's count of writes: of two renderings of a row, the higher is newer
 
     @property
     def iso(self) -> str:
@@ -315,6 +316,7 @@ def row(conversation: Conversation) -> Row:
         handled_by_ai=conversation.status == "pending",
         status=conversation.status or "open",
         assignee=conversation.assignee,
+        rev=conversation.rev or 0,
     )
 
 
