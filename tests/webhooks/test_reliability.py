@@ -14,11 +14,13 @@ from __future__ import annotations
 import os
 import signal
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pymongo
 import pytest
 import redis
 from flask import Flask
@@ -26,17 +28,31 @@ from flask import Flask
 from devdb.launcher import DevDB
 from tests.helpers.app import BUSINESS_NUMBER, settings, with_database
 from tests.helpers.http import assert_error, post_webhook, run_cli, webhook_ok
-from tests.helpers.payloads import NEHA, RAVI, inbound, meta_body, outbound, raw, status, statuses, text, value
+from tests.helpers.payloads import (
+    NEHA,
+    RAVI,
+    inbound,
+    meta_body,
+    outbound,
+    raw,
+    reaction,
+    status,
+    statuses,
+    text,
+    value,
+)
 from tests.helpers.services import RedisServer, StartWorker
 from tests.helpers.wait import eventually
 from webapp import create_app
 from webapp.core import db, storable
 from webapp.core.clock import utcnow
+from webapp.inbox import writes
 from webapp.inbox.audit import audit
 from webapp.inbox.documents import Conversation, Message
 from webapp.inbox.indexes import UnreadIndex
 from webapp.inbox.queries import stored_message_page
 from webapp.inbox.writes import apply_each
+from webapp.webhooks import receive as webhook_receive
 from webapp.webhooks import tasks as webhook_tasks
 from webapp.webhooks.documents import WebhookEvent
 from webapp.webhooks.tasks import sweep_deliveries
@@ -100,7 +116,8 @@ def test_the_deepest_context_allowed_is_stored(client: Any) -> None:
 def poison(conversation_id: str) -> None:
     """A conversation whose unread list is corrupt: folding a message into it raises (as a bug would)."""
     Conversation._get_collection().insert_one({"_id": conversation_id, "phone_number_id": "629305560276479",
-                                              "wa_id": NEHA, "unread": "not a list", "unread_rev": 1})
+                                              "wa_id": conversation_id.split(":")[1], "unread": "not a list",
+                                              "unread_rev": 1})
 
 
 def test_one_bad_event_does_not_stop_the_others_and_a_replay_applies_just_it(app: Flask, client: Any) -> None:
@@ -390,6 +407,95 @@ def test_a_queued_delivery_that_fails_does_not_hold_up_the_line(
         ravi = Conversation.objects.get(wa_id=RAVI)
         assert [m["_id"] for m in stored_message_page(ravi).messages] == ["wamid.L1", "wamid.L3"]
         assert ravi.unread_count == 2
+
+
+ASHA = "919812345678"
+KIRAN = "919898989898"
+
+
+def queued_line() -> list[dict[str, Any]]:
+    """Deliveries as they queue up: a customer's messages one per delivery (one repeated, one older
+    than the rest arriving last), two in one body, a reaction, a lone message, and a conversation whose
+    messages cannot be stored (see `poison`)."""
+    return [
+        inbound(text("R1", id="wamid.D.R1", timestamp=T0 + 1)),
+        inbound(text("N1", id="wamid.D.N1", sender=NEHA, timestamp=T0 + 2),
+                text("N2", id="wamid.D.N2", sender=NEHA, timestamp=T0 + 3), name="Neha", wa_id=NEHA),
+        inbound(text("R2", id="wamid.D.R2", timestamp=T0 + 4)),
+        inbound(text("K1", id="wamid.D.K1", sender=KIRAN, timestamp=T0 + 5), name="Kiran", wa_id=KIRAN),
+        inbound(text("R2", id="wamid.D.R2", timestamp=T0 + 4)),  # WhatsApp delivers it again
+        inbound(text("A1", id="wamid.D.A1", sender=ASHA, timestamp=T0 + 6), name="Asha", wa_id=ASHA),
+        inbound(reaction("wamid.D.R1", "👍", id="wamid.D.X1", timestamp=T0 + 7)),
+        inbound(text("N3", id="wamid.D.N3", sender=NEHA, timestamp=T0 + 8), name="Neha", wa_id=NEHA),
+        inbound(text("K2", id="wamid.D.K2", sender=KIRAN, timestamp=T0 + 9), name="Kiran", wa_id=KIRAN),
+        inbound(text("R0", id="wamid.D.R0", timestamp=T0 - 10)),  # older than the rest, arriving last
+        inbound(text("R3", id="wamid.D.R3", timestamp=T0 + 11)),
+    ]
+
+
+def inbox_as_shown(client: Any) -> dict[str, Any]:
+    """The conversation list and every chat's messages as the API answers them (without the times this run
+    stored them at)."""
+    drop = {"createdAt", "receivedAt", "statusChangedAt", "readAt"}
+
+    def clean(item: Any) -> Any:
+        if isinstance(item, dict):
+            return {k: clean(v) for k, v in item.items() if k not in drop}
+        if isinstance(item, list):
+            return [clean(v) for v in item]
+        return item
+
+    conversations = client.get("/api/conversations").get_json()["data"]
+    return clean({"list": conversations, **{c["wa_id"]: client.get(f"/api/messages/{c['wa_id']}").get_json()["data"]
+                                             for c in conversations}})
+
+
+def test_queued_deliveries_applied_together_leave_the_inbox_applying_them_one_by_one_does(
+    make_app: Callable[..., Flask], mongodb_server: str, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The drain stores a customer's queued messages a conversation at a time; what the agents see after
+    it is what applying each delivery on its own shows: the same list, bubbles in the same order, unread
+    counts, the reaction. Messages that cannot be stored together are applied one by one and fail as
+    they would (left to the sweep)."""
+    queued = make_app(REDIS_URL=redis_server.url, WEBHOOK_APPLY="queued")
+    client = queued.test_client()
+    with queued.app_context():
+        poison(f"629305560276479:{KIRAN}")
+    assert [post_webhook(client, body).get_json()["data"]["outcome"] for body in queued_line()] == ["queued"] * 11
+    stored_together: list[list[str]] = []
+
+    def store_history(events: list[MessageEvent]) -> Any:
+        stored_together.append([event.wamid.removeprefix("wamid.D.") for event in events])
+        return writes.store_history(events)
+
+    monkeypatch.setattr(webhook_receive, "store_history", store_history)
+    with queued.app_context():
+        assert webhook_tasks.apply_queued() == 11
+        assert stored_together == [["R1", "R2", "R0", "R3"], ["N1", "N2", "N3"], ["K1", "K2"]]  # Asha's alone
+        outcomes = [(e.outcome, e.result.get("stored"), e.result.get("duplicates"))
+                    for e in WebhookEvent.objects.order_by("id")]  # the order they were stored in
+        assert outcomes == [
+            ("processed", 1, 0), ("processed", 2, 0), ("processed", 1, 0), ("failed", 0, 1), ("processed", 0, 1),
+            ("processed", 1, 0), ("processed", 1, 0), ("processed", 1, 0), ("failed", 0, 1), ("processed", 1, 0),
+            ("processed", 1, 0)]  # Kiran's: stored by the try together, a duplicate when applied on its own
+        assert Conversation.objects.get(wa_id=RAVI).unread_count == 4
+        assert [d for d in audit() if d.conversation_id != f"629305560276479:{KIRAN}"] == []  # Kiran's is broken
+    together = inbox_as_shown(client)
+    assert [m["preview"] for m in together[RAVI]] == ["R0", "R1", "R2", "R3"]
+    assert together[RAVI][1]["reactions"][0]["emoji"] == "👍"
+    assert [m["preview"] for m in together[NEHA]] == ["N1", "N2", "N3"]
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    one_by_one = make_app(MONGODB_URI=with_database(mongodb_server, name))  # WEBHOOK_APPLY=inline
+    try:
+        with one_by_one.app_context():
+            poison(f"629305560276479:{KIRAN}")
+        for body in queued_line():
+            post_webhook(one_by_one.test_client(), body)
+        assert inbox_as_shown(one_by_one.test_client()) == together
+    finally:
+        with pymongo.MongoClient(mongodb_server) as server:
+            server.drop_database(name)
 
 
 def test_a_delivery_stored_while_redis_is_away_is_applied_once_it_is_back(

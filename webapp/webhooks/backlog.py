@@ -58,23 +58,25 @@ def drain_started() -> None:
     _call("start draining", lambda redis: redis.delete(DRAIN_KEY))
 
 
-def next_queued() -> str | None:
-    """The oldest delivery in line, taken out of it; None when the line is empty or Redis is away (the
-    unfinished set still holds whatever was in line)."""
+def next_queued(most: int) -> list[str]:
+    """The oldest deliveries in line (at most `most`), taken out of it; none when the line is empty or Redis
+    is away (the unfinished set still holds whatever was in line)."""
     redis = redis_connection()
     if redis is None:
-        return None
+        return []
     try:
-        taken = redis.lpop(QUEUED_KEY)
+        taken = redis.lpop(QUEUED_KEY, most) or []
     except RedisError:
         log.warning("queued deliveries: Redis unavailable; the sweep applies what is in line", exc_info=True)
-        return None
-    return taken.decode() if isinstance(taken, bytes) else taken
+        return []
+    return [i.decode() if isinstance(i, bytes) else str(i) for i in taken]
 
 
-def put_back(event_id: str) -> None:
-    """A delivery taken from the line but not applied (the database went away): first in line again."""
-    _call("put back", lambda redis: redis.lpush(QUEUED_KEY, event_id))
+def put_back(event_ids: list[str]) -> None:
+    """Deliveries taken from the line but not applied (the database went away): first in line again, in
+    their order."""
+    if event_ids:
+        _call("put back", lambda redis: redis.lpush(QUEUED_KEY, *reversed(event_ids)))
 
 
 def done(event_id: str) -> None:

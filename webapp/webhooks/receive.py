@@ -22,8 +22,8 @@ from pymongo.errors import PyMongoError
 
 from ..core.db import DB_UNAVAILABLE
 from ..inbox.business import default_business
-from ..inbox.writes import Report, apply_each, publish
-from ..whatsapp.events import Event
+from ..inbox.writes import Report, apply_each, publish, store_history
+from ..whatsapp.events import Event, MessageEvent
 from ..whatsapp.parse import decode_json, parse_webhook
 from ..whatsapp.signature import SignatureVerdict
 from . import backlog
@@ -72,6 +72,60 @@ def replay_event(event: WebhookEvent) -> Receipt:
     if event.outcome == "failed" and event.failures:
         only = {int(f["index"]) for f in event.failures if isinstance(f.get("index"), int)}
     return _process(event, batch.events, batch.ignored, only)
+
+
+def apply_together(deliveries: list[WebhookEvent]) -> list[WebhookEvent]:
+    """Apply queued deliveries at once (webhooks.tasks.apply_queued): those that bring only new messages
+    from customers, and whose every message has others of its conversation among them, are stored a
+    conversation at a time (inbox.writes.store_history: a handful of writes for the messages of a
+    conversation, instead of about ten a message), recorded `processed`, and what they changed is published
+    once. Returns the other deliveries, in order, to apply one by one (`replay_event`): also those of a
+    conversation whose messages could not be stored together (what was stored is a duplicate then, which
+    applying repairs and counts once). DB_UNAVAILABLE is raised: every delivery here can be applied again."""
+    batches = {delivery.pk: parse_webhook(decode_json(delivery.raw_body), default_business())
+               for delivery in deliveries if delivery.outcome == "received"}
+    fresh = {pk: [e for e in batch.events if isinstance(e, MessageEvent) and e.direction == "inbound"]
+             for pk, batch in batches.items()}
+    candidates = [d for d in deliveries if d.pk in batches and fresh[d.pk]
+                  and len(fresh[d.pk]) == len(batches[d.pk].events)]
+    per_conversation: dict[str, int] = {}
+    for delivery in candidates:
+        for message in fresh[delivery.pk]:
+            per_conversation[message.conversation_id] = per_conversation.get(message.conversation_id, 0) + 1
+    together = [d for d in candidates if all(per_conversation[m.conversation_id] > 1 for m in fresh[d.pk])]
+    conversations: dict[str, list[tuple[WebhookEvent, MessageEvent]]] = {}
+    for delivery in together:
+        for message in fresh[delivery.pk]:
+            conversations.setdefault(message.conversation_id, []).append((delivery, message))
+    published, not_stored = Report(), set()
+    for conversation_id, items in conversations.items():
+        unique = list({message.wamid: message for _, message in items}.values())  # once each: WhatsApp repeats
+        try:
+            report = store_history(unique)
+        except DB_UNAVAILABLE:
+            raise
+        except Exception:
+            log.exception("queued messages of %s could not be stored together; applying them one by one",
+                          conversation_id)
+            not_stored |= {delivery.pk for delivery, _ in items}
+        else:
+            published.add(report)
+    applied = [d for d in together if d.pk not in not_stored]
+    counted: set[str] = set()
+    for delivery in applied:
+        report = Report()
+        for message in fresh[delivery.pk]:
+            if message.wamid in published.changes.new_messages and message.wamid not in counted:
+                report.stored += 1
+                counted.add(message.wamid)
+            else:
+                report.duplicates += 1
+        report.ignored = batches[delivery.pk].ignored
+        delivery.record_outcome("processed", result=report.as_dict())
+        backlog.done(str(delivery.pk))
+    publish(published)
+    taken = {d.pk for d in applied}
+    return [d for d in deliveries if d.pk not in taken]
 
 
 def _process(event: WebhookEvent, events: list[Event], ignored: list[str], only: set[int] | None = None) -> Receipt:

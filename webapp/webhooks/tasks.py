@@ -16,7 +16,7 @@ from ..core.jobs import JOB_TIMEOUT, enqueue
 from ..inbox.writes import safe_text
 from . import backlog
 from .documents import WebhookEvent
-from .receive import replay_event
+from .receive import apply_together, replay_event
 
 log = logging.getLogger(__name__)
 
@@ -38,30 +38,61 @@ def process_delivery(event_id: str) -> None:
 
 
 DRAIN_SLICE = JOB_TIMEOUT / 2  # seconds a drain job works before it hands the rest of the line to another
+DRAIN_BATCH = 100  # deliveries taken from the line at once: a customer's messages among them are stored together
 
 
 def apply_queued() -> int:
     """Apply the deliveries in line (WEBHOOK_APPLY=queued; webhooks.backlog) until it is empty: the job a
-    queued delivery starts when none is waiting to. A delivery that fails is left to the sweep (it stays
-    `failed` or `received` in the unfinished set); when the database goes away the delivery goes back to
-    the head of the line and the job is retried. Returns how many were taken."""
+    queued delivery starts when none is waiting to. It takes up to DRAIN_BATCH at a time and applies what
+    it can of them together (receive.apply_together), the rest one by one, in order. A delivery that fails
+    is left to the sweep (it stays `failed` or `received` in the unfinished set); when the database goes
+    away the deliveries not applied go back to the head of the line and the job is retried. Returns how
+    many it took and did not put back."""
     backlog.drain_started()
     started, taken = time.monotonic(), 0
-    while (event_id := backlog.next_queued()) is not None:
-        taken += 1
+    while event_ids := backlog.next_queued(DRAIN_BATCH):
+        taken += len(event_ids)
+        left = list(event_ids)
         try:
-            process_delivery(event_id)
+            one_by_one = _left_by_together(event_ids)
+            left = [i for i in event_ids if i in one_by_one]
+            while left and time.monotonic() - started <= DRAIN_SLICE:
+                _apply_one(left[0])
+                left.pop(0)
         except DB_UNAVAILABLE:
-            backlog.put_back(event_id)
+            backlog.put_back(left)
             raise
-        except DeliveryFailed as exc:
-            log.warning("%s; the sweep tries it again", exc)
-        except Exception:
-            log.exception("queued delivery %s not applied; the sweep tries it again", event_id)
         if time.monotonic() - started > DRAIN_SLICE:
+            backlog.put_back(left)
+            taken -= len(left)
             enqueue(apply_queued)
             break
     return taken
+
+
+def _left_by_together(event_ids: list[str]) -> set[str]:
+    """Apply what can be of these deliveries together; the ids of the others (all of them, should that
+    fail other than by the database going away)."""
+    deliveries = [d for d in (WebhookEvent.objects(pk=i).first() for i in event_ids) if d is not None]
+    try:
+        return {str(d.pk) for d in apply_together(deliveries)}
+    except DB_UNAVAILABLE:
+        raise
+    except Exception:
+        log.exception("queued deliveries could not be applied together; applying them one by one")
+        return set(event_ids)
+
+
+def _apply_one(event_id: str) -> None:
+    """A queued delivery on its own; a failure other than the database going away is left to the sweep."""
+    try:
+        process_delivery(event_id)
+    except DB_UNAVAILABLE:
+        raise
+    except DeliveryFailed as exc:
+        log.warning("%s; the sweep tries it again", exc)
+    except Exception:
+        log.exception("queued delivery %s not applied; the sweep tries it again", event_id)
 
 
 def unfinished(stuck_after: float, max_attempts: int | None = None) -> list[WebhookEvent]:
