@@ -366,6 +366,19 @@ def test_a_write_longer_than_the_lease_keeps_the_lock(make_app: Callable[..., Fl
 # --- WEBHOOK_APPLY=queued: the 200 once the body is stored, a worker applies it ---------------------------------
 
 
+def test_a_delivery_is_stored_with_every_field_of_its_document(app: Flask) -> None:
+    """The webhook's fast path writes the raw log's fields by hand: the same ones MongoEngine would."""
+    with app.app_context():
+        fields = WebhookEvent.store(b'{"object": "x"}', source="webhook", signature="valid")
+        stored = WebhookEvent._get_collection().find_one({"_id": fields["_id"]})
+        document = WebhookEvent(id=fields["_id"], raw_body=b'{"object": "x"}', signature="valid").to_mongo().to_dict()
+        assert set(stored) == set(document)
+        assert {k: bytes(v) if k == "raw_body" else v for k, v in stored.items() if k != "received_at"} == {
+            k: bytes(v) if k == "raw_body" else v for k, v in document.items() if k != "received_at"}
+        event = WebhookEvent.objects.get(pk=fields["_id"])
+        assert (event.raw_body, event.outcome, event.attempts) == (b'{"object": "x"}', "received", 0)
+
+
 def test_queued_deliveries_are_answered_once_stored_and_applied_by_a_worker(
     make_app: Callable[..., Flask], redis_server: RedisServer, start_worker: StartWorker
 ) -> None:

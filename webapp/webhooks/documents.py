@@ -42,7 +42,7 @@ class WebhookEvent(Document):
 
     @classmethod
     def store(cls, raw: bytes, *, source: str, signature: str) -> dict[str, Any]:
-        """Store a delivery as received (journaled), and return what was stored (`stored` makes it a document).
+        """Store a delivery as received (journaled), and return what was stored (`from_stored` makes it a document).
 
         The webhook's fast path: the fields are written as `to_mongo()` would (MongoEngine's validation and
         change tracking cost as much as the insert), and deliveries that arrive together in this process
@@ -54,7 +54,7 @@ class WebhookEvent(Document):
         return fields
 
     @classmethod
-    def stored(cls, fields: dict[str, Any]) -> WebhookEvent:
+    def from_stored(cls, fields: dict[str, Any]) -> WebhookEvent:
         return cls._from_son(fields)
 
     @classmethod

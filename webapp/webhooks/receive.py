@@ -61,7 +61,7 @@ def receive_webhook(raw: bytes, *, signature: SignatureVerdict, source: str = "w
             report.ignored = batch.ignored
             return Receipt(event_id, "queued", report)
     backlog.note(event_id, received_at)
-    return _process(WebhookEvent.stored(stored), batch.events, batch.ignored)
+    return _process(WebhookEvent.from_stored(stored), batch.events, batch.ignored)
 
 
 def replay_event(event: WebhookEvent) -> Receipt:
@@ -78,8 +78,8 @@ def apply_together(deliveries: list[WebhookEvent]) -> list[WebhookEvent]:
     """Apply queued deliveries at once (webhooks.tasks.apply_queued): those that bring only new messages
     from customers, and whose every message has others of its conversation among them, are stored a
     conversation at a time (inbox.writes.store_history: a handful of writes for the messages of a
-    conversation, instead of about ten a message), recorded `processed`, and what they changed is published
-    once. Returns the other deliveries, in order, to apply one by one (`replay_event`): also those of a
+    conversation, instead of about ten a message; what changed is published after each), and recorded
+    `processed`. Returns the other deliveries, in order, to apply one by one (`replay_event`): also those of a
     conversation whose messages could not be stored together (what was stored is a duplicate then, which
     applying repairs and counts once). DB_UNAVAILABLE is raised: every delivery here can be applied again."""
     batches = {delivery.pk: parse_webhook(decode_json(delivery.raw_body), default_business())
@@ -109,6 +109,7 @@ def apply_together(deliveries: list[WebhookEvent]) -> list[WebhookEvent]:
                           conversation_id)
             not_stored |= {delivery.pk for delivery, _ in items}
         else:
+            publish(report)  # at once, as applying one delivery does: a failure after it stores nothing twice
             published.add(report)
     applied = [d for d in together if d.pk not in not_stored]
     counted: set[str] = set()
@@ -123,7 +124,6 @@ def apply_together(deliveries: list[WebhookEvent]) -> list[WebhookEvent]:
         report.ignored = batches[delivery.pk].ignored
         delivery.record_outcome("processed", result=report.as_dict())
         backlog.done(str(delivery.pk))
-    publish(published)
     taken = {d.pk for d in applied}
     return [d for d in deliveries if d.pk not in taken]
 
