@@ -10,6 +10,7 @@ from typing import Any
 import pymongo
 import pytest
 from pymongo import WriteConcern, monitoring
+from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError, PyMongoError, ServerSelectionTimeoutError, WriteError
 
 from webapp.core.group_insert import GroupInsert
@@ -41,12 +42,13 @@ class HoldFirstInsert(monitoring.CommandListener):
 
 
 def insert_together(group: GroupInsert, collection: Any, documents: list[dict[str, Any]]) -> list[Any]:
-    """Each document from its own thread, the first one started first; what each call returned or raised."""
+    """Each document from its own thread, the first one started first; what each call returned or raised.
+    `collection`: one, or a function of the document's place giving its collection."""
     outcomes: list[Any] = [None] * len(documents)
 
     def insert(i: int) -> None:
         try:
-            group.insert(collection, documents[i])
+            group.insert(collection if isinstance(collection, Collection) else collection(i), documents[i])
             outcomes[i] = "stored"
         except PyMongoError as exc:
             outcomes[i] = exc
@@ -123,19 +125,8 @@ def test_a_batch_holds_documents_of_one_collection(client_and_listener: Any) -> 
     client, group, listener = client_and_listener
     database = client.get_default_database()
     documents = [{"_id": f"d{i}"} for i in range(CALLERS)]
-    outcomes: list[Any] = [None] * CALLERS
 
-    def insert(i: int) -> None:
-        group.insert(database["odd" if i % 2 else "even"], documents[i])
-        outcomes[i] = "stored"
-
-    threads = [threading.Thread(target=insert, args=(i,)) for i in range(CALLERS)]
-    threads[0].start()
-    time.sleep(0.05)
-    for thread in threads[1:]:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    outcomes = insert_together(group, lambda i: database["odd" if i % 2 else "even"], documents)
 
     assert outcomes == ["stored"] * CALLERS
     assert sorted(d["_id"] for d in database["even"].find()) == ["d0", "d2", "d4", "d6"]

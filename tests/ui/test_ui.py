@@ -525,15 +525,22 @@ def test_a_change_between_the_page_and_its_first_connection_is_caught_up(start_s
     assert [url for url in again if "/ui/conversations" in url or "/c/" in url] == []
 
 
-def test_counts_fetched_before_a_chat_was_read_do_not_bring_its_count_back(start_server: StartServer,
-                                                                          pages: Pages) -> None:
-    """The first connection's catch-up fetches the unread counts; when that answer comes after the agent
-    has read the chats (their counts pushed at 0), the tab title stays without a count."""
+def ravi_open_and_neha_new_before_connecting(start_server: StartServer, pages: Pages) -> tuple[LiveServer, Any]:
+    """Ravi's chat open in a page not yet connected, and a message from Neha since: its first connection
+    catches up."""
     server = start_server()
     post(server, inbound(text("Ravi here", timestamp=now())))
     page = pages.open(f"{server.url}/c/{RAVI}", live=False, init_script=HOLD_FIRST_CONNECT)
     expect(page.locator(".chat")).to_be_visible()
     post(server, inbound(text("Neha here", sender=NEHA, timestamp=now(1)), name="Neha Joshi", wa_id=NEHA))
+    return server, page
+
+
+def test_counts_fetched_before_a_chat_was_read_do_not_bring_its_count_back(start_server: StartServer,
+                                                                          pages: Pages) -> None:
+    """The first connection's catch-up fetches the unread counts; when that answer comes after the agent
+    has read the chats (their counts pushed at 0), the tab title stays without a count."""
+    _, page = ravi_open_and_neha_new_before_connecting(start_server, pages)
     held: list[Any] = []
     page.route("**/ui/unread", lambda route: held.append((route, route.fetch())))  # answered, held back
     with page.expect_request("**/ui/unread"):
@@ -551,11 +558,7 @@ def test_counts_fetched_before_a_chat_was_read_do_not_bring_its_count_back(start
 def test_a_list_and_chat_fetched_before_a_push_do_not_undo_it(start_server: StartServer, pages: Pages) -> None:
     """The catch-up on the first connection fetches the list and the open chat again; a message pushed
     while those answers are out (they were read before it) stays in its row and its chat once they land."""
-    server = start_server()
-    post(server, inbound(text("Ravi here", timestamp=now())))
-    page = pages.open(f"{server.url}/c/{RAVI}", live=False, init_script=HOLD_FIRST_CONNECT)
-    expect(page.locator(".chat")).to_be_visible()
-    post(server, inbound(text("Neha here", sender=NEHA, timestamp=now(1)), name="Neha Joshi", wa_id=NEHA))
+    server, page = ravi_open_and_neha_new_before_connecting(start_server, pages)
     held: list[Any] = []
     for path in ("**/ui/conversations?*", f"**/c/{RAVI}/messages"):
         page.route(path, lambda route: held.append((route, route.fetch())))  # answered, held back
