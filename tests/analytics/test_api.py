@@ -130,3 +130,16 @@ def test_durations_kept_are_bounded_and_still_counted(app: Flask, client: FlaskC
         kept = DayRollup._get_collection().find_one({"_id": FROM})
     assert kept["frt"] == [60, 120] and kept["frt_n"] == 3
     assert figures(client)["totals"]["firstResponse"] == {"count": 3, "median": 90.0, "p90": 120.0}
+
+
+def test_the_wait_starts_at_the_customers_earliest_message_whatever_order_they_come_in(
+        app: Flask, client: FlaskClient) -> None:
+    """A reply's first response time counts from the customer's first message of the wait: one delivered
+    late moves the start back, one written later does not move it."""
+    with app.app_context():
+        for wamid, clock in (("wamid.W2", "10:05:00"), ("wamid.W3", "10:07:00"), ("wamid.W1", "10:00:00")):
+            publish(apply_events([customer(wamid, "919900044444", at(FROM, clock), "Wren")]))
+        publish(apply_events([reply("wamid.W4", "919900044444", at(FROM, "10:10:00"), AGENT)]))
+    totals = figures(client)["totals"]
+    assert totals["firstResponse"] == {"count": 1, "median": 600.0, "p90": 600.0}
+    assert (totals["messagesIn"], totals["answered"]) == (3, 1)

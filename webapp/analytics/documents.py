@@ -107,7 +107,7 @@ class Cycle(Document):
             if doc.get("start") is None:
                 collection.update_one({"_id": conversation_id}, {"$set": {
                     "start": at, "human": False, "ai": False, "answered": False}})
-            elif doc.get("answered") is False:
+            elif doc.get("answered") is False and at < as_utc(doc["start"]):  # else `$min` changes nothing
                 collection.update_one({"_id": conversation_id}, {"$min": {"start": at}})
             return False
         created = cls.first_seen(conversation_id)
