@@ -161,12 +161,10 @@
 
   function catchUp() {
     const unreadUrl = $("#app")?.dataset.unreadUrl;
-    const asked = countsPushed;
     if (unreadUrl) {
-      fetch(unreadUrl, { headers: { Accept: "application/json" } })
+      whilePushesKept(fetch(unreadUrl, { headers: { Accept: "application/json" } })
         .then((response) => (response.ok ? response.json() : null))
-        .then((body) => { if (body) { unread = withPushedSince(asked, body.unread); showUnread(); } })
-        .catch(() => {});
+        .then((body) => { if (body) { unread = body.unread; showUnread(); } }));
     }
     const list = $("#conversation-list");
     if (list) {
@@ -185,9 +183,10 @@
     }
   }
 
-  // A list or chat fetched by a catch-up may have been read before a push that arrives while it is out:
-  // once it is swapped in, those pushes are applied again (rows keep the newer rendering, a bubble
-  // already there is kept, a tick only moves forward).
+  // The counts, list or chat a catch-up fetches may have been read before a push that arrives while they
+  // are out: once they are in, those pushes are applied again (a count pushed is as new as what was
+  // fetched, or newer; rows keep the newer rendering, a bubble already there is kept, a tick only moves
+  // forward).
   const pushesKept = new Set();
   function whilePushesKept(request) {
     const pushes = [];
@@ -458,7 +457,8 @@
 
   socket.on("conversation:update", (conversation) => {
     applyPush(() => placeRow(conversation.html, conversation.wa_id));
-    if (typeof conversation.unreadCount === "number") countUnread(conversation.wa_id, conversation.unreadCount);
+    const count = conversation.unreadCount;
+    if (typeof count === "number") applyPush(() => countUnread(conversation.wa_id, count));
   });
 
   // The server could not push something (its database blipped): fetch the list and open chat again.
@@ -479,20 +479,7 @@
   try {
     unread = JSON.parse(app?.dataset.unread || "{}");
   } catch { /* shown without a count */ }
-  // A count pushed while the counts were being fetched is newer than, or the same as, what the fetch read:
-  // it is kept (a fetch read before a chat was marked read must not bring its count back).
-  let countsPushed = 0;
-  const pushedAt = {}; // wa_id -> the number of its latest pushed count
-  function withPushedSince(asked, fetched) {
-    for (const [waId, at] of Object.entries(pushedAt)) {
-      if (at <= asked) continue;
-      if (unread[waId]) fetched[waId] = unread[waId];
-      else delete fetched[waId];
-    }
-    return fetched;
-  }
   function countUnread(waId, count) {
-    pushedAt[waId] = ++countsPushed;
     if (count > 0) unread[waId] = count;
     else delete unread[waId];
     showUnread();
